@@ -1,0 +1,70 @@
+"""The ``linpc`` command: ``linpc verify``, ``linpc proofs``.
+
+``linpc verify`` checks every identity of the theory on a battery of random networks and prints
+one row per identity; the exit status is non-zero if any fails. ``linpc proofs`` runs the sympy
+derivations in ``proofs/`` (needs a source checkout and the ``proofs`` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import format_report, run_verify
+
+    t0 = time.perf_counter()
+    rows = run_verify(quick=args.quick, seed=args.seed, progress=not args.no_progress,
+                      only=args.only)
+    print(format_report(rows, verbose=args.verbose))
+    mode = "quick" if args.quick else "full"
+    print(f"({mode} run, seed {args.seed}, {time.perf_counter() - t0:.1f} s)")
+    return 0 if all(r.ok for r in rows) else 1
+
+
+def repo_root() -> Path | None:
+    """The source checkout containing this package, if linpc runs from one."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "proofs").is_dir() else None
+
+
+def _cmd_proofs(args: argparse.Namespace) -> int:
+    root = repo_root()
+    if root is None:
+        print("linpc proofs needs a source checkout (the proofs/ folder is not installed with the "
+              "package); clone the repository and install it with pip install -e '.[all]'",
+              file=sys.stderr)
+        return 2
+    cmd = [sys.executable, "-m", "proofs", *args.rest]
+    return subprocess.call(cmd, cwd=root)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="linpc", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("verify", help="check the theory's identities on random networks")
+    v.add_argument("--quick", action="store_true", help="a small battery (seconds)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the random battery")
+    v.add_argument("--only", nargs="+", metavar="ID", help="run only these identity ids")
+    v.add_argument("--verbose", action="store_true", help="print rules, sources and worst cases")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar")
+    v.set_defaults(func=_cmd_verify)
+
+    pr = sub.add_parser("proofs", help="run the sympy derivations in proofs/")
+    pr.add_argument("rest", nargs=argparse.REMAINDER, help="passed to python -m proofs")
+    pr.set_defaults(func=_cmd_proofs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

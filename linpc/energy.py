@@ -1,0 +1,157 @@
+"""The predictive coding energy F and its derivatives at arbitrary activities.
+
+    F(z; θ, x, y) = Σ_{l=1}^{L} (π_l/2) ‖e_l‖²,    e_l = z_l − M_l z_{l-1} − c_l,   z_0 = x, z_L = y,
+
+batch energy ``F_B = (1/B) Σ_i F(z^(i))`` (jpc's ``pc_energy_fn`` convention: ½ per layer, sum over
+units, mean over the batch; theory.md §0). The activity gradient is per sample,
+
+    ∂F/∂z_l = π_l e_l − π_{l+1} M_{l+1}ᵀ e_{l+1}        (theory.md §1.1),
+
+(jpc's activity gradients are those of the batch mean, i.e. 1/B times this), and the weight
+gradient of the batch energy is
+
+    ∂F_B/∂W_l = −(a_l π_l / B) Σ_i e_l^(i) z_{l-1}^(i)ᵀ,   ∂F_B/∂b_l = −(a_l π_l / B) Σ_i e_l^(i),
+
+the same formula for residual layers since ∂M_l/∂W_l = a_l.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .network import LinearPCN
+from .parameters import ParameterArrays
+
+__all__ = [
+    "prediction_errors",
+    "energy",
+    "layer_energies",
+    "energy_activity_gradient",
+    "energy_parameter_gradient",
+]
+
+Array = NDArray[np.float64]
+
+
+def _activities(net: LinearPCN, z: Sequence[ArrayLike] | ArrayLike, batch: int) -> list[Array]:
+    if isinstance(z, np.ndarray) and z.ndim == 2 and z.shape[1] == net.n_activities:
+        # stacked activities of shape (B, n)
+        return net.check_activities(net.split_activities(z), batch)
+    return net.check_activities(z, batch)
+
+
+def _full_activities(net: LinearPCN, z, x, y) -> list[Array]:
+    xa, ya = net.check_data(x, y)
+    zs = _activities(net, z, xa.shape[0])
+    return [xa, *zs, ya]
+
+
+def prediction_errors(
+    net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
+) -> list[Array]:
+    """Prediction errors ``[e_1, …, e_L]``, ``e_l = z_l − M_l z_{l-1} − c_l``, each ``(B, n_l)``.
+
+    Parameters
+    ----------
+    net : LinearPCN
+        The network.
+    z : sequence of array_like
+        Hidden activities ``[z_1, …, z_H]``, each of shape ``(B, n_l)``.
+    x, y : array_like
+        Clamped input ``(B, d_x)`` and target ``(B, d_y)``.
+    """
+    zs = _full_activities(net, z, x, y)
+    return [zs[l] - net.predict_layer(l, zs[l - 1]) for l in range(1, net.n_layers + 1)]
+
+
+def layer_energies(
+    net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
+) -> Array:
+    """Batch-mean energy of each layer, ``(1/B) Σ_i (π_l/2)‖e_l^(i)‖²``, shape ``(L,)``."""
+    es = prediction_errors(net, z, x, y)
+    B = es[0].shape[0]
+    return np.array([0.5 * p * np.sum(e * e) / B for p, e in zip(net.precisions, es, strict=True)])
+
+
+def energy(
+    net: LinearPCN,
+    z: Sequence[ArrayLike],
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    per_sample: bool = False,
+) -> float | Array:
+    """PC energy ``F_B = (1/B) Σ_i Σ_l (π_l/2)‖e_l^(i)‖²`` (theory.md §0).
+
+    Parameters
+    ----------
+    net : LinearPCN
+    z : sequence of array_like
+        Hidden activities ``[z_1, …, z_H]``.
+    x, y : array_like
+        Batch ``(B, d_x)``, ``(B, d_y)``.
+    per_sample : bool
+        Return the ``(B,)`` array of per-sample energies ``F(z^(i))`` instead of their mean.
+    """
+    es = prediction_errors(net, z, x, y)
+    per = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(net.precisions, es, strict=True))
+    return per if per_sample else float(np.mean(per))
+
+
+def _energy_and_activity_gradient(
+    net: LinearPCN, zs: list[Array]
+) -> tuple[Array, list[Array]]:
+    """Per-sample energies and activity gradients from full activities ``[x, z_1..z_H, y]``.
+
+    One pass over the layers, as a PC implementation computes them (errors first).
+    """
+    pi = net.precisions
+    es = [zs[l] - net.predict_layer(l, zs[l - 1]) for l in range(1, net.n_layers + 1)]
+    per = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(pi, es, strict=True))
+    grads = [pi[l - 1] * es[l - 1] - pi[l] * net.apply_layer_transpose(l + 1, es[l])
+             for l in range(1, net.n_hidden + 1)]
+    return per, grads
+
+
+def energy_activity_gradient(
+    net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
+) -> list[Array]:
+    """Per-sample activity gradient ``∂F/∂z_l = π_l e_l − π_{l+1} M_{l+1}ᵀ e_{l+1}``, l = 1..H.
+
+    This is the gradient of one sample's energy (not of the batch mean); the inference dynamics
+    ``dz/dt = −∂F/∂z`` decouple over samples (theory.md §1.1). It is affine in ``z``:
+    ``∇_z F = H_z z − b`` with the activity Hessian ``H_z`` (:mod:`linpc.activity`).
+    """
+    es = prediction_errors(net, z, x, y)
+    pi = net.precisions
+    return [pi[l - 1] * es[l - 1] - pi[l] * net.apply_layer_transpose(l + 1, es[l])
+            for l in range(1, net.n_hidden + 1)]
+
+
+def energy_parameter_gradient(
+    net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
+) -> ParameterArrays:
+    """Gradient of the batch energy w.r.t. the raw parameters at given activities.
+
+    ``∂F_B/∂W_l = −(a_l π_l/B) Σ_i e_l z_{l-1}ᵀ`` and ``∂F_B/∂b_l = −(a_l π_l/B) Σ_i e_l``
+    (theory.md §1.1). At the inference equilibrium this is the PC weight update direction and,
+    by the envelope theorem, the gradient of the equilibrated energy F*.
+
+    Returns
+    -------
+    ParameterArrays
+        ``.weights[l-1]`` has the shape of ``W_l``; ``.biases[l-1]`` is ``None`` for layers
+        without bias.
+    """
+    zs = _full_activities(net, z, x, y)
+    B = zs[0].shape[0]
+    gw, gb = [], []
+    for l in range(1, net.n_layers + 1):
+        e = zs[l] - net.predict_layer(l, zs[l - 1])
+        c = -net.scalings[l - 1] * net.precisions[l - 1] / B
+        gw.append(c * (e.T @ zs[l - 1]))
+        gb.append(None if net.biases[l - 1] is None else c * e.sum(axis=0))
+    return ParameterArrays(tuple(gw), tuple(gb))

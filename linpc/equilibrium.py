@@ -1,0 +1,302 @@
+"""Closed-form inference equilibrium z*, equilibrated energy F*, rescaling S and ∇F*.
+
+Two independent routes compute the same quantities (theory.md §1.3, §2.2):
+
+1. **The activity system** (``method="cholesky"``, or ``"banded"`` for LAPACK's banded Cholesky):
+   ``∇_z F = H_z z − b = 0``, solved with one block Cholesky factorisation of the block-tridiagonal
+   ``H_z`` for all samples; then ``F* = F(z*)`` and ``S⁻¹ = λI − λ² M_L [H_z⁻¹]_{HH} M_Lᵀ``
+   with ``[H_z⁻¹]_{HH} = (G_HH G_HHᵀ)⁻¹`` read off the last diagonal block of the factor.
+2. **Gaussian conditioning** (``method="gaussian"``): ``S`` from the covariance recursion and
+   ``z*_l = ẑ_l + C_l S⁻¹ r`` (:mod:`linpc.gaussian`); never touches ``H_z``.
+
+The equilibrated energy is the rescaled MSE of Innocenti et al. (NeurIPS 2024,
+arXiv:2408.11979, Theorem 1), generalised to multipliers, skips, biases and precisions:
+
+    F* = (1/2B) Σ_i r_iᵀ S⁻¹ r_i,    S = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ.
+
+Its gradient is, by the envelope theorem, the PC weight gradient evaluated at the equilibrium:
+``∂F*/∂W_l = −(a_l π_l/B) Σ_i e*_l z*_{l-1}ᵀ`` (theory.md §1.1, §2.5 item 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import scipy.linalg as sla
+from numpy.typing import ArrayLike, NDArray
+
+from .activity import ActivityHessian
+from .conditioning import warn_if_ill_conditioned
+from .energy import energy_activity_gradient, energy_parameter_gradient, prediction_errors
+from .gaussian import cross_covariances, gaussian_conditioning
+from .network import LinearPCN
+from .parameters import ParameterArrays
+
+__all__ = [
+    "Equilibrium",
+    "activity_rhs",
+    "solve_equilibrium",
+    "equilibrium_rescaling",
+    "equilibrated_energy",
+    "equilibrated_energy_gradient",
+]
+
+Array = NDArray[np.float64]
+Method = Literal["auto", "cholesky", "banded", "gaussian"]
+#: Default requested relative accuracy of closed-form solves; a warning is raised when the
+#: condition number makes it unattainable (``κ · eps > rtol``).
+DEFAULT_RTOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Equilibrium:
+    """The inference equilibrium of a batch.
+
+    Attributes
+    ----------
+    activities : list of ndarray
+        ``z*_1, …, z*_H``, each ``(B, n_l)``.
+    errors : list of ndarray
+        ``e*_1, …, e*_L``, each ``(B, n_l)``.
+    residual : ndarray
+        Feedforward residual ``r = y − ŷ``, ``(B, d_y)``.
+    rescaled_residual : ndarray
+        ``δ = S⁻¹ r = π_L e*_L``, ``(B, d_y)``.
+    energies : ndarray
+        Per-sample equilibrated energies ``F*_i = ½ r_iᵀ S⁻¹ r_i``, ``(B,)``.
+    method : str
+        Route used.
+    condition_number : float or None
+        Condition-number estimate of the system solved (``H_z`` for the activity routes, ``S`` for
+        the Gaussian route); ``None`` when not estimated.
+    """
+
+    activities: list[Array]
+    errors: list[Array]
+    residual: Array
+    rescaled_residual: Array
+    energies: Array
+    method: str
+    condition_number: float | None = field(default=None)
+
+    @property
+    def energy(self) -> float:
+        """Batch-mean equilibrated energy ``F* = (1/B) Σ_i F*_i``."""
+        return float(np.mean(self.energies))
+
+
+def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
+    """Right-hand side ``b`` of ``H_z z* = b`` for each sample, shape ``(B, n)``.
+
+    ``b = −∇_z F(0)``: without biases ``b_1 = π_1 M_1 x``, ``b_H = π_L M_Lᵀ y`` (both when H = 1) and
+    ``b_l = 0`` otherwise (theory.md §1.3); biases add ``π_l c_l − π_{l+1} M_{l+1}ᵀ c_{l+1}``.
+    """
+    xa, ya = net.check_data(x, y)
+    B, H, pi = xa.shape[0], net.n_hidden, net.precisions
+    # prior means from the input and the biases: μ_1 = M_1 x + c_1, μ_l = c_l (l ≥ 2)
+    mu = [net.predict_layer(1, xa)] + [net.layer_bias(l)[None, :] for l in range(2, H + 1)]
+    b = []
+    for l in range(1, H + 1):
+        bl = np.broadcast_to(pi[l - 1] * mu[l - 1], (B, net.widths[l])).copy()
+        if l < H and net.biases[l] is not None:
+            bl -= pi[l] * net.apply_layer_transpose(l + 1, net.layer_bias(l + 1)[None, :])
+        b.append(bl)
+    b[-1] += pi[-1] * net.apply_layer_transpose(net.n_layers, ya - net.layer_bias(net.n_layers))
+    return np.concatenate(b, axis=1)
+
+
+def _resolve(net: LinearPCN, method: str) -> str:
+    if method == "auto":
+        return "gaussian" if net.d_y <= max(net.hidden_widths) else "cholesky"
+    if method not in ("cholesky", "banded", "gaussian"):
+        raise ValueError(
+            f"unknown method {method!r}; expected 'auto', 'cholesky', 'banded' or 'gaussian'"
+        )
+    return method
+
+
+def _spd_condition(A: Array) -> float:
+    """2-norm condition number of a small SPD matrix (``d_y × d_y``) from its eigenvalues."""
+    w = np.linalg.eigvalsh(A)
+    return float(w[-1] / w[0]) if w[0] > 0 else np.inf
+
+
+def solve_equilibrium(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: Method = "cholesky",
+    rtol: float = DEFAULT_RTOL,
+    hessian: ActivityHessian | None = None,
+) -> Equilibrium:
+    """Exact inference equilibrium ``z* = argmin_z F`` for every sample of a batch.
+
+    Parameters
+    ----------
+    net : LinearPCN
+    x, y : array_like
+        Batch ``(B, d_x)``, ``(B, d_y)`` (or one sample as 1-D arrays).
+    method : {"cholesky", "banded", "gaussian", "auto"}
+        ``"cholesky"``: block Cholesky of ``H_z`` (one factorisation, all samples as right-hand
+        sides). ``"banded"``: LAPACK banded Cholesky of ``H_z``. ``"gaussian"``: conditioning in the
+        linear-Gaussian model, ``z*_l = ẑ_l + C_l S⁻¹ r`` (theory.md §1.3). ``"auto"``: Gaussian
+        when ``d_y`` is at most the largest hidden width (cheaper), else Cholesky.
+    rtol : float
+        Requested relative accuracy; an :class:`~linpc.IllConditionedWarning` stating κ is raised
+        when ``κ · eps > rtol``.
+    hessian : ActivityHessian, optional
+        A precomputed ``H_z`` of ``net`` whose cached factor is reused.
+
+    Returns
+    -------
+    Equilibrium
+        Activities, errors, residual, ``δ = S⁻¹r``, per-sample ``F*`` and a condition estimate.
+
+    References
+    ----------
+    .. [1] Innocenti, Achour, Singh, Buckley, "Only Strict Saddles in the Energy Landscape of
+       Predictive Coding Networks?", NeurIPS 2024, arXiv:2408.11979, Theorem 1.
+    """
+    xa, ya = net.check_data(x, y)
+    method = _resolve(net, method)
+    if method == "gaussian":
+        acts, errs, r, delta, _, S = gaussian_conditioning(net, xa, ya)
+        kappa = _spd_condition(S)
+        warn_if_ill_conditioned(kappa, rtol, "the rescaling S")
+        energies = 0.5 * np.sum(r * delta, axis=1)
+        return Equilibrium(acts, errs, r, delta, energies, method, kappa)
+
+    Hz = hessian if hessian is not None else ActivityHessian(net)
+    if Hz.net is not net:
+        raise ValueError("hessian was built for a different network")
+    b = activity_rhs(net, xa, ya)
+    kappa = None
+    if method == "cholesky":
+        Z = Hz.factor().solve(b.T).T
+        kappa = 1.0 / Hz.rcond_estimate()
+        warn_if_ill_conditioned(kappa, rtol, "the activity Hessian H_z")
+    else:
+        Z = Hz.solve(b.T, method="banded").T
+    zs = net.split_activities(Z)
+    errs = prediction_errors(net, zs, xa, ya)
+    pi = net.precisions
+    energies = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(pi, errs, strict=True))
+    r = ya - net.forward(xa)[-1]
+    return Equilibrium(zs, errs, r, pi[-1] * errs[-1], energies, method, kappa)
+
+
+def equilibrium_rescaling(
+    net: LinearPCN,
+    *,
+    method: Literal["gaussian", "cholesky"] = "gaussian",
+    inverse: bool = False,
+    hessian: ActivityHessian | None = None,
+) -> Array:
+    """The rescaling ``S`` (or ``S⁻¹``) of the equilibrated energy, shape ``(d_y, d_y)``.
+
+    ``S = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ``; for the papers' setting (unit hidden precisions,
+    output precision λ) ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` (Innocenti et al. 2024,
+    Theorem 1; theory.md §2.1).
+
+    Parameters
+    ----------
+    method : {"gaussian", "cholesky"}
+        ``"gaussian"``: covariance recursion of the linear-Gaussian model. ``"cholesky"``: the
+        Schur-complement identity ``S⁻¹ = λI − λ² M_L [H_z⁻¹]_{HH} M_Lᵀ`` (theory.md §2.2 item 3)
+        with ``[H_z⁻¹]_{HH}`` from the last block of the block Cholesky factor of ``H_z``.
+    inverse : bool
+        Return ``S⁻¹`` instead of ``S``. Route 1 computes ``S⁻¹`` natively, route 2 ``S``; the other is
+        obtained by a Cholesky solve of the small ``d_y × d_y`` matrix.
+    hessian : ActivityHessian, optional
+        Reuse a factorised ``H_z`` (``method="cholesky"``).
+    """
+    I = np.eye(net.d_y)
+    if method == "gaussian":
+        S = cross_covariances(net)[1]
+        if not inverse:
+            return S
+        return _spd_inverse(S, "S")
+    if method != "cholesky":
+        raise ValueError(f"method must be 'gaussian' or 'cholesky', got {method!r}")
+    Hz = hessian if hessian is not None else ActivityHessian(net)
+    G_HH = Hz.factor().diag_factors[-1]
+    ML_T = net.layer_map(net.n_layers).T                  # (n_H, d_y)
+    K = sla.solve_triangular(G_HH, ML_T, lower=True, check_finite=False)
+    lam = net.output_precision
+    S_inv = lam * I - lam * lam * (K.T @ K)
+    S_inv = 0.5 * (S_inv + S_inv.T)
+    return S_inv if inverse else _spd_inverse(S_inv, "S⁻¹")
+
+
+def _spd_inverse(A: Array, name: str) -> Array:
+    """Inverse of a small SPD matrix by a Cholesky solve against the identity."""
+    try:
+        cf = sla.cho_factor(A, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        raise np.linalg.LinAlgError(
+            f"{name} is not numerically positive definite (shape {A.shape}); the network's "
+            "rescaling is too ill-conditioned for float64"
+        ) from None
+    Ainv = sla.cho_solve(cf, np.eye(A.shape[0]), check_finite=False)
+    return 0.5 * (Ainv + Ainv.T)
+
+
+def equilibrated_energy(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    per_sample: bool = False,
+    method: Method = "auto",
+    rtol: float = DEFAULT_RTOL,
+) -> float | Array:
+    """Equilibrated energy ``F* = min_z F = (1/2B) Σ_i r_iᵀ S⁻¹ r_i`` (a rescaled MSE).
+
+    Parameters
+    ----------
+    net : LinearPCN
+    x, y : array_like
+        Batch ``(B, d_x)``, ``(B, d_y)``.
+    per_sample : bool
+        Return the ``(B,)`` per-sample values ``½ r_iᵀ S⁻¹ r_i``.
+    method : {"auto", "cholesky", "banded", "gaussian"}
+        Route (see :func:`solve_equilibrium`).
+    rtol : float
+        Requested relative accuracy (ill-conditioning warning threshold).
+
+    References
+    ----------
+    .. [1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1; theory.md §2.1.
+    """
+    eq = solve_equilibrium(net, x, y, method=method, rtol=rtol)
+    return eq.energies if per_sample else eq.energy
+
+
+def equilibrated_energy_gradient(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    method: Method = "auto",
+    rtol: float = DEFAULT_RTOL,
+    equilibrium: Equilibrium | None = None,
+) -> ParameterArrays:
+    """Gradient of ``F*`` w.r.t. the raw weights and biases: the PC update at equilibrium.
+
+    By the envelope theorem (``∂F/∂z = 0`` at ``z*``), ``∇_θ F* = ∂F/∂θ |_{z = z*}``:
+
+        ∂F*/∂W_l = −(a_l π_l / B) Σ_i e*_l z*_{l-1}ᵀ,     ∂F*/∂b_l = −(a_l π_l / B) Σ_i e*_l
+
+    (theory.md §1.1 and §2.5 item 5). No differentiation through a solver is involved.
+
+    Parameters
+    ----------
+    equilibrium : Equilibrium, optional
+        A precomputed equilibrium of the same batch.
+    """
+    eq = equilibrium if equilibrium is not None else solve_equilibrium(
+        net, x, y, method=method, rtol=rtol)
+    return energy_parameter_gradient(net, eq.activities, x, y)

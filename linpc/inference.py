@@ -1,0 +1,245 @@
+"""Iterative inference as a practitioner runs it, and the exact gradient flow.
+
+PC inference is gradient descent on the activities, ``z ← z − η ∇_z F`` (per sample), started at
+the feedforward pass ``ẑ`` (theory.md §1.1). Since ``∇_z F = H_z z − b`` is affine, the iterates
+satisfy ``z_t − z* = (I − η H_z)^t (z_0 − z*)`` and the gradient ``g_t = (I − η H_z)^t g_0``, so
+``‖g_t‖ ≤ ρ^t ‖g_0‖`` with contraction factor
+
+    ρ(η) = max(|1 − η λ_min|, |1 − η λ_max|),
+
+which is < 1 iff ``0 < η < 2/λ_max``. The best fixed step ``η* = 2/(λ_min + λ_max)`` gives
+``ρ = (κ − 1)/(κ + 1)``, ``κ = κ(H_z)``, hence about ``(κ/2) ln(1/tol)`` steps to reduce the gradient
+by ``tol`` (theory.md §1.3; Innocenti et al. 2025, arXiv:2505.13124, §3). The gradient flow
+``dz/dt = −∇_z F`` has the closed form ``z(t) = z* + e^{−t H_z}(z(0) − z*)``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .activity import ActivityHessian, ExtremeEigenvalues
+from .energy import _energy_and_activity_gradient
+from .network import LinearPCN
+
+__all__ = [
+    "InferenceResult",
+    "gradient_descent_inference",
+    "gradient_flow_activities",
+    "contraction_factor",
+    "steps_to_tolerance",
+    "optimal_step_size",
+]
+
+Array = NDArray[np.float64]
+
+
+def optimal_step_size(lambda_min: float, lambda_max: float) -> float:
+    """Best fixed gradient-descent step ``η* = 2/(λ_min + λ_max)`` for a quadratic."""
+    return 2.0 / (lambda_min + lambda_max)
+
+
+def contraction_factor(step_size: float, lambda_min: float, lambda_max: float) -> float:
+    """``ρ(η) = max(|1 − η λ_min|, |1 − η λ_max|)``: per-step contraction of GD on a quadratic."""
+    return max(abs(1.0 - step_size * lambda_min), abs(1.0 - step_size * lambda_max))
+
+
+def steps_to_tolerance(rho: float, tol: float) -> int | None:
+    """Steps ``t`` with ``ρ^t ≤ tol``: ``⌈log(tol)/log(ρ)⌉`` (``None`` if ``ρ ≥ 1``, 0 if ``ρ = 0``).
+
+    With the optimal step, ``ρ = (κ−1)/(κ+1)`` and ``t ≈ (κ/2) ln(1/tol)``.
+    """
+    if not 0 < tol < 1:
+        raise ValueError(f"tol must be in (0, 1), got {tol}")
+    if rho >= 1:
+        return None
+    if rho == 0:
+        return 0
+    return int(math.ceil(math.log(tol) / math.log(rho) - 1e-12))
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    """Outcome of gradient-descent inference.
+
+    Attributes
+    ----------
+    activities : list of ndarray
+        Final hidden activities ``z_1..z_H``, each ``(B, n_l)``.
+    energies : ndarray
+        Batch-mean energy ``F_B`` at the recorded steps.
+    grad_norms : ndarray
+        Frobenius norm over the batch of the per-sample activity gradients at the recorded steps.
+    recorded_steps : ndarray of int
+        Step indices of ``energies`` and ``grad_norms`` (0 = initial point; the last step is
+        always recorded).
+    n_steps : int
+        Number of updates performed.
+    converged : bool
+        Whether ``‖g_t‖ ≤ tol ‖g_0‖`` was reached.
+    step_size : float
+        ``η``.
+    contraction : float
+        ``ρ(η)``; the gradient norm is guaranteed to shrink at least this fast per step.
+    eigenvalues : ExtremeEigenvalues
+        Extreme eigenvalues and ``κ`` of ``H_z`` used for ``η`` and ``ρ``.
+    predicted_steps : int or None
+        Steps predicted by ``κ`` (via ``ρ``) to reach ``tol``: ``⌈log tol / log ρ⌉``.
+    """
+
+    activities: list[Array]
+    energies: Array
+    grad_norms: Array
+    recorded_steps: Array
+    n_steps: int
+    converged: bool
+    step_size: float
+    contraction: float
+    eigenvalues: ExtremeEigenvalues
+    predicted_steps: int | None
+
+    @property
+    def condition_number(self) -> float:
+        return self.eigenvalues.condition_number
+
+
+def gradient_descent_inference(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    step_size: float | None = None,
+    tol: float = 1e-10,
+    max_steps: int | None = None,
+    z0: Sequence[ArrayLike] | None = None,
+    record_every: int = 1,
+    eigenvalues: ExtremeEigenvalues | None = None,
+) -> InferenceResult:
+    """Gradient descent on the activities, ``z ← z − η ∇_z F`` (per sample), until converged.
+
+    Parameters
+    ----------
+    net : LinearPCN
+    x, y : array_like
+        Clamped batch.
+    step_size : float, optional
+        ``η``; default the optimal fixed step ``2/(λ_min + λ_max)`` of ``H_z``. A step
+        ``≥ 2/λ_max`` (divergent) triggers a ``RuntimeWarning``. Note that jpc's gradients are of the
+        batch mean, so jpc's activity learning rate ``η_jpc`` corresponds to ``η = η_jpc / B``.
+    tol : float
+        Stop when the batch gradient norm has shrunk by ``tol``: ``‖g_t‖ ≤ tol ‖g_0‖``.
+    max_steps : int, optional
+        Cap on the updates; default ``2 × predicted + 100`` (or 10 000 when divergent).
+    z0 : sequence of array_like, optional
+        Initial activities; default the feedforward pass.
+    record_every : int
+        Record energy and gradient norm every this many steps.
+    eigenvalues : ExtremeEigenvalues, optional
+        Precomputed extreme eigenvalues of ``H_z``.
+
+    Returns
+    -------
+    InferenceResult
+    """
+    xa, ya = net.check_data(x, y)
+    ev = eigenvalues if eigenvalues is not None else ActivityHessian(net).extreme_eigenvalues()
+    eta = optimal_step_size(ev.lambda_min, ev.lambda_max) if step_size is None else float(step_size)
+    if not eta > 0:
+        raise ValueError(f"step_size must be > 0, got {step_size}")
+    rho = contraction_factor(eta, ev.lambda_min, ev.lambda_max)
+    if eta >= 2.0 / ev.lambda_max:
+        warnings.warn(
+            f"step size η = {eta:.4g} ≥ 2/λ_max(H_z) = {2.0 / ev.lambda_max:.4g}: gradient-descent "
+            "inference diverges along the top eigenvector of H_z",
+            RuntimeWarning, stacklevel=2,
+        )
+    predicted = steps_to_tolerance(rho, tol) if 0 < tol < 1 else None
+    if max_steps is None:
+        max_steps = 10_000 if predicted is None else 2 * predicted + 100
+    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0])
+    Z = np.concatenate(zs, axis=1)
+
+    def grad_and_energy(Zc: Array) -> tuple[Array, float]:
+        per, grads = _energy_and_activity_gradient(net, [xa, *net.split_activities(Zc), ya])
+        return np.concatenate(grads, axis=1), float(np.mean(per))
+
+    G, E = grad_and_energy(Z)
+    g0 = float(np.linalg.norm(G))
+    energies, norms, rec = [E], [g0], [0]
+    converged = g0 == 0.0
+    t = 0
+    while not converged and t < max_steps:
+        Z = Z - eta * G
+        t += 1
+        G, E = grad_and_energy(Z)
+        gn = float(np.linalg.norm(G))
+        converged = gn <= tol * g0
+        if not np.isfinite(gn):
+            break
+        if t % record_every == 0 or converged or t == max_steps:
+            energies.append(E)
+            norms.append(gn)
+            rec.append(t)
+    return InferenceResult(
+        activities=net.split_activities(Z),
+        energies=np.array(energies),
+        grad_norms=np.array(norms),
+        recorded_steps=np.array(rec),
+        n_steps=t,
+        converged=bool(converged),
+        step_size=eta,
+        contraction=rho,
+        eigenvalues=ev,
+        predicted_steps=predicted,
+    )
+
+
+def gradient_flow_activities(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    t: float,
+    *,
+    z0: Sequence[ArrayLike] | None = None,
+) -> list[Array]:
+    """Exact gradient-flow activities ``z(t) = z* + e^{−t H_z}(z(0) − z*)`` of ``dz/dt = −∇_z F``.
+
+    Uses :func:`scipy.sparse.linalg.expm_multiply` (Al-Mohy & Higham 2011) on the sparse
+    block-tridiagonal ``H_z``; no matrix exponential is formed. ``z(0)`` defaults to the feedforward
+    pass, from which ``z(t) − ẑ = −(I − e^{−t H_z}) H_z⁻¹ g`` with ``g = ∇_z F(ẑ)`` (theory.md §1.3).
+
+    Parameters
+    ----------
+    t : float
+        Time ``≥ 0`` (``t = ∞`` returns ``z*``).
+    z0 : sequence of array_like, optional
+        Initial activities.
+
+    Returns
+    -------
+    list of ndarray
+        ``z_1(t), …, z_H(t)``, each ``(B, n_l)``.
+    """
+    from scipy.sparse.linalg import expm_multiply
+
+    from .equilibrium import solve_equilibrium
+
+    t = float(t)
+    if not t >= 0:
+        raise ValueError(f"time t must be ≥ 0, got {t}")
+    xa, ya = net.check_data(x, y)
+    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0])
+    Hz = ActivityHessian(net)
+    eq = solve_equilibrium(net, xa, ya, method="cholesky", hessian=Hz)
+    Zs = np.concatenate(eq.activities, axis=1)
+    if np.isinf(t):
+        return eq.activities
+    D = (np.concatenate(zs, axis=1) - Zs).T
+    A = Hz.to_sparse()
+    Zt = Zs + expm_multiply(-t * A, D).T
+    return net.split_activities(Zt)

@@ -1,0 +1,416 @@
+"""The deep linear predictive coding network: weights, multipliers, skips, precisions.
+
+One object describes the model of theory.md §0. Layer ``l = 1..L`` maps ``z_{l-1}`` to the prediction
+
+    μ_l(z_{l-1}) = M_l z_{l-1} + c_l,     M_l = a_l W_l  (plain)  or  I + a_l W_l  (identity skip),
+
+with raw weights ``W_l`` of shape ``(n_l, n_{l-1})``, multiplier ``a_l > 0`` and effective bias
+``c_l = a_l b_l`` (the multiplier scales the whole affine layer, as in jpc). The energy of a sample
+with input ``x = z_0`` and target ``y = z_L`` clamped is
+
+    F(z) = Σ_{l=1}^{L} (π_l / 2) ‖z_l − μ_l(z_{l-1})‖²,
+
+with layer precisions ``π_l > 0``; the papers use ``π_l = 1`` and an output precision
+``λ = π_L`` (jpc's ``output_energy_scaling``). Arrays are batch-first: activities of layer ``l``
+have shape ``(B, n_l)``. Layer numbers in messages and docstrings are 1-based as in the papers;
+Python lists are 0-based (``weights[l - 1]`` is ``W_l``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._validation import as_real_array, check_data, check_positive
+from .parameterisation import ParamType, check_param_type, layer_scalings
+
+__all__ = ["LinearPCN"]
+
+Array = NDArray[np.float64]
+
+
+class LinearPCN:
+    """A deep linear predictive coding network (immutable).
+
+    Parameters
+    ----------
+    weights : sequence of array_like
+        Raw weights ``[W_1, …, W_L]``, ``W_l`` of shape ``(n_l, n_{l-1})``, ``L ≥ 2`` (at least one
+        hidden layer).
+    biases : sequence of (array_like or None), optional
+        Raw biases ``b_l`` of shape ``(n_l,)``; ``None`` (or a ``None`` entry) means no bias.
+    param_type : {"sp", "ntp", "mupc"}
+        Parameterisation giving the multipliers ``a_l`` per fan-in
+        (:func:`linpc.parameterisation.layer_scalings`). Ignored when ``scalings`` is given.
+    scalings : sequence of float, optional
+        Explicit multipliers ``[a_1, …, a_L]`` (e.g. jpc's first-hidden-width convention). Cannot be
+        combined with a ``param_type`` other than ``"sp"``.
+    use_skips : bool
+        Identity skips on the hidden-to-hidden layers ``2..L-1`` (these must be square).
+    gamma : float, optional
+        Divides ``a_L`` (jpc's ``gamma``), also when ``scalings`` is given.
+    output_energy_scaling : float, optional
+        Output precision ``λ = π_L`` (jpc's name); default 1.
+    precisions : sequence of float, optional
+        All layer precisions ``[π_1, …, π_L]`` (the general case); cannot be combined with
+        ``output_energy_scaling``.
+
+    Notes
+    -----
+    The effective layer maps ``M_l`` are never stored: layers are applied from the raw weights, so
+    a 128-layer width-512 network costs the memory of its weights only.
+    """
+
+    def __init__(
+        self,
+        weights: Sequence[ArrayLike],
+        *,
+        biases: Sequence[ArrayLike | None] | None = None,
+        param_type: ParamType = "sp",
+        scalings: Sequence[float] | None = None,
+        use_skips: bool = False,
+        gamma: float | None = None,
+        output_energy_scaling: float | None = None,
+        precisions: Sequence[float] | None = None,
+    ) -> None:
+        if isinstance(weights, np.ndarray) and weights.ndim != 1:
+            raise TypeError("weights must be a sequence of 2-D arrays [W_1, ..., W_L], not one array")
+        Ws = [as_real_array(W, f"W_{l}") for l, W in enumerate(weights, start=1)]
+        L = len(Ws)
+        if L < 2:
+            raise ValueError(
+                f"a PCN needs at least 2 weight matrices (one hidden layer); got {L}"
+            )
+        for l, W in enumerate(Ws, start=1):
+            if W.ndim != 2:
+                raise ValueError(f"W_{l} must be 2-D with shape (n_{l}, n_{l-1}), got {W.shape}")
+            if 0 in W.shape:
+                raise ValueError(f"W_{l} has an empty dimension: shape {W.shape}")
+        for l in range(2, L + 1):
+            prev, W = Ws[l - 2], Ws[l - 1]
+            if W.shape[1] != prev.shape[0]:
+                raise ValueError(
+                    f"layers do not chain: W_{l-1} has shape {prev.shape} (outputs "
+                    f"n_{l-1} = {prev.shape[0]}) but W_{l} has shape {W.shape} (expects "
+                    f"{W.shape[1]} inputs); W_{l} must have shape (n_{l}, {prev.shape[0]})"
+                )
+        widths = (Ws[0].shape[1],) + tuple(W.shape[0] for W in Ws)
+
+        skips = tuple(bool(use_skips) and 2 <= l <= L - 1 for l in range(1, L + 1))
+        for l, s in enumerate(skips, start=1):
+            if s and Ws[l - 1].shape[0] != Ws[l - 1].shape[1]:
+                raise ValueError(
+                    f"use_skips=True needs square hidden-to-hidden layers (identity skips on "
+                    f"layers 2..L-1), but W_{l} has shape {Ws[l - 1].shape}"
+                )
+
+        if scalings is not None:
+            if param_type != "sp":
+                raise ValueError(
+                    f"give either param_type={param_type!r} or explicit scalings, not both"
+                )
+            a = as_real_array(scalings, "scalings", ndim=1).copy()
+            if a.shape != (L,):
+                raise ValueError(f"scalings must have one entry per layer (L = {L}), got {a.shape}")
+            for l, al in enumerate(a, start=1):
+                check_positive(al, f"scalings[{l - 1}] (a_{l})")
+            if gamma is not None:
+                a[-1] /= check_positive(gamma, "gamma")
+        else:
+            check_param_type(param_type)
+            a = layer_scalings(widths, param_type, use_skips=use_skips, gamma=gamma)
+
+        if precisions is not None:
+            if output_energy_scaling is not None:
+                raise ValueError("give either output_energy_scaling or precisions, not both")
+            pi = as_real_array(precisions, "precisions", ndim=1).copy()
+            if pi.shape != (L,):
+                raise ValueError(
+                    f"precisions must have one entry per layer (L = {L}), got {pi.shape}"
+                )
+            for l, p in enumerate(pi, start=1):
+                check_positive(p, f"precisions[{l - 1}] (π_{l})")
+        else:
+            pi = np.ones(L)
+            if output_energy_scaling is not None:
+                pi[-1] = check_positive(output_energy_scaling, "output_energy_scaling")
+
+        bs: list[Array | None] = [None] * L
+        if biases is not None:
+            if len(biases) != L:
+                raise ValueError(f"biases must have one entry per layer (L = {L}), got {len(biases)}")
+            for l, b in enumerate(biases, start=1):
+                if b is None:
+                    continue
+                ba = as_real_array(b, f"b_{l}")
+                if ba.shape != (widths[l],):
+                    raise ValueError(f"b_{l} must have shape ({widths[l]},), got {ba.shape}")
+                bs[l - 1] = ba
+
+        for arr in Ws:
+            arr.setflags(write=False)
+        for arr in (a, pi):
+            arr.setflags(write=False)
+        for b in bs:
+            if b is not None:
+                b.setflags(write=False)
+        self._weights = tuple(Ws)
+        self._biases = tuple(bs)
+        self._scalings = a
+        self._skips = skips
+        self._precisions = pi
+        self._widths = widths
+        self._param_type = param_type if scalings is None else "explicit"
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def weights(self) -> tuple[Array, ...]:
+        """Raw weights ``(W_1, …, W_L)`` (read-only arrays)."""
+        return self._weights
+
+    @property
+    def biases(self) -> tuple[Array | None, ...]:
+        """Raw biases ``(b_1, …, b_L)``; ``None`` where a layer has no bias."""
+        return self._biases
+
+    @property
+    def has_biases(self) -> bool:
+        """Whether any layer has a bias."""
+        return any(b is not None for b in self._biases)
+
+    @property
+    def scalings(self) -> Array:
+        """Multipliers ``(a_1, …, a_L)`` (γ already applied to ``a_L``)."""
+        return self._scalings
+
+    @property
+    def skips(self) -> tuple[bool, ...]:
+        """``skips[l-1]`` is True when layer ``l`` is residual, ``M_l = I + a_l W_l``."""
+        return self._skips
+
+    @property
+    def use_skips(self) -> bool:
+        """Whether any layer carries an identity skip."""
+        return any(self._skips)
+
+    @property
+    def precisions(self) -> Array:
+        """Layer precisions ``(π_1, …, π_L)``."""
+        return self._precisions
+
+    @property
+    def output_precision(self) -> float:
+        """Output precision ``λ = π_L``."""
+        return float(self._precisions[-1])
+
+    @property
+    def param_type(self) -> str:
+        """The parameterisation name, or ``"explicit"`` when scalings were given."""
+        return self._param_type
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """``(n_0, n_1, …, n_L)``."""
+        return self._widths
+
+    @property
+    def n_layers(self) -> int:
+        """``L``, the number of weight matrices."""
+        return len(self._weights)
+
+    @property
+    def n_hidden(self) -> int:
+        """``H = L - 1``, the number of hidden (free) layers."""
+        return len(self._weights) - 1
+
+    @property
+    def d_x(self) -> int:
+        """Input dimension ``n_0``."""
+        return self._widths[0]
+
+    @property
+    def d_y(self) -> int:
+        """Output dimension ``n_L``."""
+        return self._widths[-1]
+
+    @property
+    def hidden_widths(self) -> tuple[int, ...]:
+        """``(n_1, …, n_H)``."""
+        return self._widths[1:-1]
+
+    @property
+    def n_activities(self) -> int:
+        """``n = Σ_{l=1}^{H} n_l``, the size of the activity vector of one sample."""
+        return int(sum(self.hidden_widths))
+
+    @property
+    def activity_offsets(self) -> tuple[int, ...]:
+        """Start index of each hidden layer in the stacked activity vector, plus the end."""
+        return tuple(int(o) for o in np.concatenate([[0], np.cumsum(self.hidden_widths)]))
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of raw parameters (weights, then biases that are present)."""
+        return int(sum(W.size for W in self._weights)
+                   + sum(b.size for b in self._biases if b is not None))
+
+    def __repr__(self) -> str:
+        skips = ", use_skips=True" if self.use_skips else ""
+        bias = ", biases" if self.has_biases else ""
+        prec = ""
+        if not np.all(self._precisions[:-1] == 1):
+            prec = f", precisions={self._precisions.tolist()}"
+        elif self._precisions[-1] != 1:
+            prec = f", λ={self._precisions[-1]:g}"
+        return (f"LinearPCN(widths={list(self._widths)}, param_type={self._param_type!r}"
+                f"{skips}{bias}{prec})")
+
+    def replace(
+        self,
+        *,
+        weights: Sequence[ArrayLike] | None = None,
+        biases: Sequence[ArrayLike | None] | None | str = "keep",
+        precisions: Sequence[float] | None = None,
+    ) -> LinearPCN:
+        """A copy with new weights/biases/precisions and the same multipliers and skips.
+
+        The multipliers are kept as numbers (not recomputed from ``param_type``), so perturbing
+        the weights never changes the parameterisation.
+        """
+        new = LinearPCN(
+            self._weights if weights is None else weights,
+            biases=self._biases if isinstance(biases, str) else biases,
+            scalings=self._scalings,
+            use_skips=self.use_skips,
+            precisions=self._precisions if precisions is None else precisions,
+        )
+        if new.widths != self.widths:
+            raise ValueError(f"replace() cannot change widths: {self.widths} -> {new.widths}")
+        new._param_type = self._param_type
+        return new
+
+    # ------------------------------------------------------------------ layer maps
+    def _check_layer(self, l: int) -> None:
+        if not 1 <= l <= self.n_layers:
+            raise IndexError(f"layer index must be in 1..{self.n_layers}, got {l}")
+
+    def layer_map(self, l: int) -> Array:
+        """Dense effective map ``M_l`` (shape ``(n_l, n_{l-1})``) of layer ``l`` (1-based)."""
+        self._check_layer(l)
+        M = self._scalings[l - 1] * self._weights[l - 1]
+        if self._skips[l - 1]:
+            M = M + np.eye(M.shape[0])
+        return M
+
+    def layer_bias(self, l: int) -> Array:
+        """Effective bias ``c_l = a_l b_l`` of layer ``l`` (zeros if the layer has no bias)."""
+        self._check_layer(l)
+        b = self._biases[l - 1]
+        if b is None:
+            return np.zeros(self._widths[l])
+        return self._scalings[l - 1] * b
+
+    def apply_layer(self, l: int, Z: Array) -> Array:
+        """``Z M_lᵀ`` for a batch ``Z`` of shape ``(B, n_{l-1})`` (no bias)."""
+        out = self._scalings[l - 1] * (Z @ self._weights[l - 1].T)
+        if self._skips[l - 1]:
+            out += Z
+        return out
+
+    def apply_layer_transpose(self, l: int, E: Array) -> Array:
+        """``E M_l`` for a batch ``E`` of shape ``(B, n_l)``: the map ``M_lᵀ`` applied row-wise."""
+        out = self._scalings[l - 1] * (E @ self._weights[l - 1])
+        if self._skips[l - 1]:
+            out += E
+        return out
+
+    def predict_layer(self, l: int, Z: Array) -> Array:
+        """The prediction ``μ_l(z_{l-1}) = M_l z_{l-1} + c_l`` for a batch ``Z``."""
+        out = self.apply_layer(l, Z)
+        if self._biases[l - 1] is not None:
+            out += self._scalings[l - 1] * self._biases[l - 1]
+        return out
+
+    # ------------------------------------------------------------------ data and forward pass
+    def check_data(self, x: ArrayLike, y: ArrayLike | None = None) -> tuple[Array, Array | None]:
+        """Validate and convert a batch; see :func:`linpc._validation.check_data`."""
+        return check_data(x, y, self.d_x, self.d_y, self._weights[0].shape,
+                          self._weights[-1].shape)
+
+    def forward(self, x: ArrayLike) -> list[Array]:
+        """Feedforward pass ``[ẑ_0 = x, ẑ_1, …, ẑ_L = ŷ]``, each of shape ``(B, n_l)``.
+
+        ``ẑ_l = M_l ẑ_{l-1} + c_l``; this is the usual initialisation of PC inference, at which all
+        hidden prediction errors vanish.
+        """
+        xa, _ = self.check_data(x)
+        zs = [xa]
+        for l in range(1, self.n_layers + 1):
+            zs.append(self.predict_layer(l, zs[-1]))
+        return zs
+
+    def predict(self, x: ArrayLike) -> Array:
+        """Network output ``ŷ = M_{L:1} x + (bias terms)``, shape ``(B, d_y)``."""
+        return self.forward(x)[-1]
+
+    def residual(self, x: ArrayLike, y: ArrayLike) -> Array:
+        """Feedforward residual ``r = y − ŷ``, shape ``(B, d_y)``."""
+        xa, ya = self.check_data(x, y)
+        return ya - self.forward(xa)[-1]
+
+    def output_maps(self) -> list[Array]:
+        """Backward products ``P_l = M_{L:l+1}`` for ``l = 0..L`` (``P_L = I``), shape ``(d_y, n_l)``.
+
+        ``P_l`` maps layer ``l`` to the output; ``P_0 = M_{L:1}`` is the end-to-end map. Computed
+        from the output side at cost ``O(d_y Σ n_l n_{l-1})``.
+        """
+        Ps = [np.eye(self.d_y)]
+        for l in range(self.n_layers, 0, -1):
+            Ps.append(self.apply_layer_transpose(l, Ps[-1]))
+        return Ps[::-1]
+
+    def end_to_end_map(self) -> Array:
+        """``M_{L:1} = M_L ⋯ M_1``, shape ``(d_y, d_x)``."""
+        return self.output_maps()[0]
+
+    # ------------------------------------------------------------------ activity layout
+    def split_activities(self, z: ArrayLike) -> list[Array]:
+        """Split stacked activities of shape ``(B, n)`` (or ``(n,)``) into per-layer arrays."""
+        za = np.asarray(z, dtype=np.float64)
+        squeeze = za.ndim == 1
+        za = np.atleast_2d(za)
+        if za.shape[-1] != self.n_activities:
+            raise ValueError(
+                f"stacked activities must have {self.n_activities} columns "
+                f"(hidden widths {list(self.hidden_widths)}), got shape {za.shape}"
+            )
+        off = self.activity_offsets
+        parts = [za[:, off[i]:off[i + 1]] for i in range(self.n_hidden)]
+        return [p[0] for p in parts] if squeeze else parts
+
+    def stack_activities(self, zs: Sequence[ArrayLike]) -> Array:
+        """Stack per-layer activities ``[z_1, …, z_H]`` (each ``(B, n_l)``) into ``(B, n)``."""
+        arrs = self.check_activities(zs)
+        return np.concatenate(arrs, axis=1)
+
+    def check_activities(self, zs: Sequence[ArrayLike], batch: int | None = None) -> list[Array]:
+        """Validate hidden activities ``[z_1, …, z_H]`` with shapes ``(B, n_l)``."""
+        if len(zs) != self.n_hidden:
+            raise ValueError(
+                f"expected activities for the {self.n_hidden} hidden layers, got {len(zs)} arrays"
+            )
+        out = []
+        for l, z in enumerate(zs, start=1):
+            za = as_real_array(z, f"z_{l}")
+            if za.ndim == 1:
+                za = za[None, :]
+            if za.ndim != 2 or za.shape[1] != self._widths[l]:
+                raise ValueError(
+                    f"z_{l} must have shape (B, {self._widths[l]}), got {np.shape(z)}"
+                )
+            if batch is not None and za.shape[0] != batch:
+                raise ValueError(f"z_{l} has {za.shape[0]} rows but the batch has {batch}")
+            out.append(za)
+        return out

@@ -1,0 +1,135 @@
+"""Dense, deliberately naive reference implementations (small networks only).
+
+These are written from the definitions, share no computation with the fast routes (they read only
+the raw attributes of a :class:`~linpc.LinearPCN`: weights, biases, multipliers, skip flags and
+precisions) and use different algorithms, so that :mod:`linpc.verify` and the tests can play
+them against the block-Cholesky and Gaussian routes:
+
+* the energy as a weighted least-squares problem ``F(z) = ½‖Π^{1/2}(D z − c)‖²`` with explicit
+  dense ``D`` (theory.md §2.2 item 3), minimised with ``numpy.linalg.lstsq`` (SVD);
+* the rescaling ``S`` as the literal sum of products of Theorem 1 (``numpy.linalg.multi_dot``);
+* the activity Hessian as ``Dᵀ Π D``.
+
+Cost is cubic in the total number of activities: use for ``n ≲ 2000``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .network import LinearPCN
+
+__all__ = [
+    "dense_layer_maps",
+    "dense_least_squares_system",
+    "dense_activity_hessian",
+    "dense_equilibrium",
+    "dense_rescaling",
+    "dense_equilibrated_energy",
+    "dense_mse",
+]
+
+Array = NDArray[np.float64]
+
+
+def dense_layer_maps(net: LinearPCN) -> tuple[list[Array], list[Array]]:
+    """Explicit ``M_l = a_l W_l (+ I)`` and effective biases ``c_l = a_l b_l`` from the raw data."""
+    Ms, cs = [], []
+    for W, a, skip, b in zip(net.weights, net.scalings, net.skips, net.biases, strict=True):
+        M = a * np.array(W)
+        if skip:
+            M = M + np.eye(W.shape[0])
+        Ms.append(M)
+        cs.append(np.zeros(W.shape[0]) if b is None else a * np.array(b))
+    return Ms, cs
+
+
+def dense_least_squares_system(net: LinearPCN, x_i: ArrayLike, y_i: ArrayLike):
+    """``(A, c)`` with ``F(z) = ½‖A z − c‖²`` for one sample, ``A = Π^{1/2} D`` (dense).
+
+    Rows of block ``l`` are ``√π_l (z_l − M_l z_{l-1} − c_l)``, with ``z_0 = x``, ``z_L = y`` moved to
+    the right-hand side.
+    """
+    Ms, cs = dense_layer_maps(net)
+    n_h = net.hidden_widths
+    H, L = net.n_hidden, net.n_layers
+    offs = np.concatenate([[0], np.cumsum(n_h)]).astype(int)
+    n = int(offs[-1])
+    rows = int(sum(net.widths[1:]))
+    A = np.zeros((rows, n))
+    c = np.zeros(rows)
+    x_i = np.asarray(x_i, dtype=np.float64)
+    y_i = np.asarray(y_i, dtype=np.float64)
+    r0 = 0
+    for l in range(1, L + 1):
+        nl = net.widths[l]
+        s = np.sqrt(net.precisions[l - 1])
+        rs = slice(r0, r0 + nl)
+        if l < L:        # √π_l (z_l − M_l z_{l-1} − c_l), z_0 = x on the right-hand side
+            A[rs, offs[l - 1]:offs[l]] = s * np.eye(nl)
+            if l >= 2:
+                A[rs, offs[l - 2]:offs[l - 1]] = -s * Ms[l - 1]
+            c[rs] = s * (cs[l - 1] + (Ms[0] @ x_i if l == 1 else 0.0))
+        else:            # −√π_L (y − M_L z_H − c_L) = √π_L (M_L z_H − (y − c_L))
+            A[rs, offs[H - 1]:offs[H]] = s * Ms[L - 1]
+            c[rs] = s * (y_i - cs[L - 1])
+        r0 += nl
+    return A, c
+
+
+def dense_activity_hessian(net: LinearPCN) -> Array:
+    """``H_z = Aᵀ A`` (= ``Dᵀ Π D``) from the dense least-squares matrix (data-independent)."""
+    A, _ = dense_least_squares_system(net, np.zeros(net.d_x), np.zeros(net.d_y))
+    return A.T @ A
+
+
+def dense_equilibrium(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> tuple[Array, Array]:
+    """Equilibria by least squares (SVD), per sample: stacked ``z*`` ``(B, n)`` and ``F*`` ``(B,)``."""
+    xa, ya = np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float))
+    Z, F = [], []
+    for xi, yi in zip(xa, ya, strict=True):
+        A, c = dense_least_squares_system(net, xi, yi)
+        z, *_ = np.linalg.lstsq(A, c, rcond=None)
+        res = A @ z - c
+        Z.append(z)
+        F.append(0.5 * res @ res)
+    return np.array(Z), np.array(F)
+
+
+def dense_rescaling(net: LinearPCN) -> Array:
+    """``S = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ`` by explicit products (Theorem 1 literally)."""
+    Ms, _ = dense_layer_maps(net)
+    L = net.n_layers
+    S = np.zeros((net.d_y, net.d_y))
+    for l in range(1, L + 1):
+        chain = Ms[l:][::-1]                      # M_L, …, M_{l+1}
+        if not chain:
+            P = np.eye(net.d_y)
+        elif len(chain) == 1:
+            P = chain[0]
+        else:
+            P = np.linalg.multi_dot(chain)
+        S += P @ P.T / net.precisions[l - 1]
+    return S
+
+
+def _dense_output(net: LinearPCN, x: Array) -> Array:
+    Ms, cs = dense_layer_maps(net)
+    z = np.atleast_2d(np.asarray(x, float)).T
+    for M, c in zip(Ms, cs, strict=True):
+        z = M @ z + c[:, None]
+    return z.T
+
+
+def dense_equilibrated_energy(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
+    """Per-sample ``½ rᵀS⁻¹r`` with ``S`` from :func:`dense_rescaling` (``numpy.linalg.solve``)."""
+    r = np.atleast_2d(np.asarray(y, float)) - _dense_output(net, x)
+    S = dense_rescaling(net)
+    return 0.5 * np.sum(r * np.linalg.solve(S, r.T).T, axis=1)
+
+
+def dense_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> float:
+    """``ℒ = (1/2B) Σ ‖y − ŷ‖²`` with the dense forward pass."""
+    r = np.atleast_2d(np.asarray(y, float)) - _dense_output(net, x)
+    return float(0.5 * np.mean(np.sum(r * r, axis=1)))
