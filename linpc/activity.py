@@ -12,7 +12,7 @@ first n rows, ``−M_{l+1}`` below them, last block row ``(0, …, 0, −M_L)``)
 inference landscape of a linear PCN is strictly convex. With ``π_l = 1`` for ``l < L`` and
 ``π_L = λ`` this is the Hessian of Innocenti et al. (μPC, NeurIPS 2025, arXiv:2505.13124, §3) and
 of jpc's ``compute_linear_activity_hessian``. ``H_z`` does not depend on ``W_1``, the biases or
-the data.
+the data. An activity decay ``(δ/2)Σ‖z_l‖²`` adds ``δ I`` to every diagonal block.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class ActivityHessian:
             S = (p_next * a) * W
             G += np.tril(S + S.T) if lower_only else S + S.T
             G[np.diag_indices_from(G)] += p_next
-        G[np.diag_indices_from(G)] += net.precisions[l - 1]
+        G[np.diag_indices_from(G)] += net.precisions[l - 1] + net.activity_decay
         return G
 
     def lower_block(self, l: int) -> Array:
@@ -223,7 +223,7 @@ class ActivityHessian:
         dv = [zs[0]] + [zs[l - 1] - net.apply_layer(l, zs[l - 2]) for l in range(2, H + 1)]
         dv.append(-net.apply_layer(H + 1, zs[H - 1]))
         out = [pi[l - 1] * dv[l - 1] - pi[l] * net.apply_layer_transpose(l + 1, dv[l])
-               for l in range(1, H + 1)]
+               + net.activity_decay * zs[l - 1] for l in range(1, H + 1)]
         R = np.concatenate(out, axis=1).T
         return R[:, 0] if vec else R
 

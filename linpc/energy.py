@@ -12,7 +12,8 @@ gradient of the batch energy is
 
     ∂F_B/∂W_l = −(a_l π_l / B) Σ_i e_l^(i) z_{l-1}^(i)ᵀ,   ∂F_B/∂b_l = −(a_l π_l / B) Σ_i e_l^(i),
 
-the same formula for residual layers since ∂M_l/∂W_l = a_l.
+the same formula for residual layers since ∂M_l/∂W_l = a_l. With an activity decay ``δ > 0``
+the energy gains ``(δ/2) Σ_{l=1}^{H} ‖z_l‖²`` and the activity gradient ``δ z_l``.
 """
 
 from __future__ import annotations
@@ -70,10 +71,19 @@ def prediction_errors(
 def layer_energies(
     net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
 ) -> Array:
-    """Batch-mean energy of each layer, ``(1/B) Σ_i (π_l/2)‖e_l^(i)‖²``, shape ``(L,)``."""
-    es = prediction_errors(net, z, x, y)
+    """Batch-mean energy of each layer, ``(1/B) Σ_i (π_l/2)‖e_l^(i)‖²``, shape ``(L,)``.
+
+    With an activity decay ``δ``, hidden layer ``l`` also carries ``(δ/2)‖z_l‖²``, so that the
+    entries sum to :func:`energy`.
+    """
+    zs = _full_activities(net, z, x, y)
+    es = [zs[l] - net.predict_layer(l, zs[l - 1]) for l in range(1, net.n_layers + 1)]
     B = es[0].shape[0]
-    return np.array([0.5 * p * np.sum(e * e) / B for p, e in zip(net.precisions, es, strict=True)])
+    out = np.array([0.5 * p * np.sum(e * e) / B for p, e in zip(net.precisions, es, strict=True)])
+    if net.activity_decay:
+        for l in range(1, net.n_hidden + 1):
+            out[l - 1] += 0.5 * net.activity_decay * np.sum(zs[l] ** 2) / B
+    return out
 
 
 def energy(
@@ -96,8 +106,7 @@ def energy(
     per_sample : bool
         Return the ``(B,)`` array of per-sample energies ``F(z^(i))`` instead of their mean.
     """
-    es = prediction_errors(net, z, x, y)
-    per = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(net.precisions, es, strict=True))
+    per, _ = _energy_and_activity_gradient(net, _full_activities(net, z, x, y))
     return per if per_sample else float(np.mean(per))
 
 
@@ -113,6 +122,10 @@ def _energy_and_activity_gradient(
     per = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(pi, es, strict=True))
     grads = [pi[l - 1] * es[l - 1] - pi[l] * net.apply_layer_transpose(l + 1, es[l])
              for l in range(1, net.n_hidden + 1)]
+    if net.activity_decay:
+        d = net.activity_decay
+        per = per + sum(0.5 * d * np.sum(zs[l] ** 2, axis=1) for l in range(1, net.n_hidden + 1))
+        grads = [g + d * zs[l] for l, g in enumerate(grads, start=1)]
     return per, grads
 
 
@@ -125,10 +138,7 @@ def energy_activity_gradient(
     ``dz/dt = −∂F/∂z`` decouple over samples (theory.md §1.1). It is affine in ``z``:
     ``∇_z F = H_z z − b`` with the activity Hessian ``H_z`` (:mod:`linpc.activity`).
     """
-    es = prediction_errors(net, z, x, y)
-    pi = net.precisions
-    return [pi[l - 1] * es[l - 1] - pi[l] * net.apply_layer_transpose(l + 1, es[l])
-            for l in range(1, net.n_hidden + 1)]
+    return _energy_and_activity_gradient(net, _full_activities(net, z, x, y))[1]
 
 
 def energy_parameter_gradient(

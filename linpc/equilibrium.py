@@ -63,7 +63,7 @@ class Equilibrium:
     residual : ndarray
         Feedforward residual ``r = y − ŷ``, ``(B, d_y)``.
     rescaled_residual : ndarray
-        ``δ = S⁻¹ r = π_L e*_L``, ``(B, d_y)``.
+        ``δ = S⁻¹ r = π_L e*_L``, ``(B, d_y)`` (with an activity decay: ``π_L e*_L``).
     energies : ndarray
         Per-sample equilibrated energies ``F*_i = ½ r_iᵀ S⁻¹ r_i``, ``(B,)``.
     method : str
@@ -109,6 +109,8 @@ def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
 
 def _resolve(net: LinearPCN, method: str) -> str:
     if method == "auto":
+        if net.activity_decay:
+            return "cholesky"
         return "gaussian" if net.d_y <= max(net.hidden_widths) else "cholesky"
     if method not in ("cholesky", "banded", "gaussian"):
         raise ValueError(
@@ -184,6 +186,8 @@ def solve_equilibrium(
     errs = prediction_errors(net, zs, xa, ya)
     pi = net.precisions
     energies = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(pi, errs, strict=True))
+    if net.activity_decay:
+        energies = energies + 0.5 * net.activity_decay * np.sum(Z * Z, axis=1)
     r = ya - net.forward(xa)[-1]
     return Equilibrium(zs, errs, r, pi[-1] * errs[-1], energies, method, kappa)
 
@@ -214,6 +218,8 @@ def equilibrium_rescaling(
         Reuse a factorised ``H_z`` (``method="cholesky"``).
     """
     I = np.eye(net.d_y)
+    if net.activity_decay:
+        raise ValueError("the rescaling S is defined for activity_decay = 0 only (theory.md §2)")
     if method == "gaussian":
         S = cross_covariances(net)[1]
         if not inverse:

@@ -37,6 +37,15 @@ __all__ = [
 Array = NDArray[np.float64]
 
 
+def _check_gaussian(net: LinearPCN) -> None:
+    if net.activity_decay:
+        raise ValueError(
+            "with activity_decay > 0 the energy is not the negative log-density of a Gaussian "
+            "chain, so the Gaussian-conditioning route and the rescaling S do not apply; use "
+            "method='cholesky'"
+        )
+
+
 def cross_covariances(net: LinearPCN) -> tuple[list[Array], Array]:
     """Cross-covariances ``C_l = Cov(z_l, y)`` (``l = 1..H``) and ``S = Cov(y)``.
 
@@ -47,6 +56,7 @@ def cross_covariances(net: LinearPCN) -> tuple[list[Array], Array]:
     S : ndarray, shape (d_y, d_y)
         Output covariance (the rescaling), symmetrised.
     """
+    _check_gaussian(net)
     Ps = net.output_maps()                 # P_l = M_{L:l+1}, (d_y, n_l)
     pi = net.precisions
     CT = np.zeros((net.d_y, net.d_x))      # C_0ᵀ = Cov(y, z_0) = 0 (x is fixed)
@@ -130,6 +140,7 @@ def sample_gaussian_model(
         ``z_l`` draws, each ``(n_samples, n_l)``.
     y : ndarray, shape (n_samples, d_y)
     """
+    _check_gaussian(net)
     gen = np.random.default_rng(rng)
     xa, _ = net.check_data(x)
     if xa.shape[0] != 1:

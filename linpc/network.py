@@ -56,6 +56,10 @@ class LinearPCN:
     precisions : sequence of float, optional
         All layer precisions ``[π_1, …, π_L]`` (the general case); cannot be combined with
         ``output_energy_scaling``.
+    activity_decay : float
+        Weight ``δ ≥ 0`` of an activity regulariser ``(δ/2) Σ_{l=1}^{H} ‖z_l‖²`` added to the energy
+        (jpc's ``activity_decay``); it adds ``δ I`` to every diagonal block of ``H_z``. With
+        ``δ > 0`` the energy is no longer a Gaussian chain, so only the activity-system routes apply.
 
     Notes
     -----
@@ -74,6 +78,7 @@ class LinearPCN:
         gamma: float | None = None,
         output_energy_scaling: float | None = None,
         precisions: Sequence[float] | None = None,
+        activity_decay: float = 0.0,
     ) -> None:
         if isinstance(weights, np.ndarray) and weights.ndim != 1:
             raise TypeError("weights must be a sequence of 2-D arrays [W_1, ..., W_L], not one array")
@@ -163,6 +168,10 @@ class LinearPCN:
         self._precisions = pi
         self._widths = widths
         self._param_type = param_type if scalings is None else "explicit"
+        decay = float(activity_decay)
+        if not np.isfinite(decay) or decay < 0:
+            raise ValueError(f"activity_decay must be finite and ≥ 0, got {activity_decay!r}")
+        self._activity_decay = decay
 
     # ------------------------------------------------------------------ structure
     @property
@@ -204,6 +213,11 @@ class LinearPCN:
     def output_precision(self) -> float:
         """Output precision ``λ = π_L``."""
         return float(self._precisions[-1])
+
+    @property
+    def activity_decay(self) -> float:
+        """Weight ``δ`` of the activity regulariser ``(δ/2) Σ_{l≤H} ‖z_l‖²`` (0 = none)."""
+        return self._activity_decay
 
     @property
     def param_type(self) -> str:
@@ -264,6 +278,8 @@ class LinearPCN:
             prec = f", precisions={self._precisions.tolist()}"
         elif self._precisions[-1] != 1:
             prec = f", λ={self._precisions[-1]:g}"
+        if self._activity_decay:
+            prec += f", activity_decay={self._activity_decay:g}"
         return (f"LinearPCN(widths={list(self._widths)}, param_type={self._param_type!r}"
                 f"{skips}{bias}{prec})")
 
@@ -273,8 +289,9 @@ class LinearPCN:
         weights: Sequence[ArrayLike] | None = None,
         biases: Sequence[ArrayLike | None] | None | str = "keep",
         precisions: Sequence[float] | None = None,
+        activity_decay: float | None = None,
     ) -> LinearPCN:
-        """A copy with new weights/biases/precisions and the same multipliers and skips.
+        """A copy with new weights/biases/precisions/decay and the same multipliers and skips.
 
         The multipliers are kept as numbers (not recomputed from ``param_type``), so perturbing
         the weights never changes the parameterisation.
@@ -285,6 +302,7 @@ class LinearPCN:
             scalings=self._scalings,
             use_skips=self.use_skips,
             precisions=self._precisions if precisions is None else precisions,
+            activity_decay=self._activity_decay if activity_decay is None else activity_decay,
         )
         if new.widths != self.widths:
             raise ValueError(f"replace() cannot change widths: {self.widths} -> {new.widths}")

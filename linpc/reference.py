@@ -56,7 +56,8 @@ def dense_least_squares_system(net: LinearPCN, x_i: ArrayLike, y_i: ArrayLike):
     H, L = net.n_hidden, net.n_layers
     offs = np.concatenate([[0], np.cumsum(n_h)]).astype(int)
     n = int(offs[-1])
-    rows = int(sum(net.widths[1:]))
+    decay = net.activity_decay
+    rows = int(sum(net.widths[1:])) + (n if decay else 0)
     A = np.zeros((rows, n))
     c = np.zeros(rows)
     x_i = np.asarray(x_i, dtype=np.float64)
@@ -75,6 +76,8 @@ def dense_least_squares_system(net: LinearPCN, x_i: ArrayLike, y_i: ArrayLike):
             A[rs, offs[H - 1]:offs[H]] = s * Ms[L - 1]
             c[rs] = s * (y_i - cs[L - 1])
         r0 += nl
+    if decay:            # √δ z_l = 0 rows of the activity regulariser
+        A[r0:, :] = np.sqrt(decay) * np.eye(n)
     return A, c
 
 
