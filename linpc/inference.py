@@ -50,7 +50,7 @@ def contraction_factor(step_size: float, lambda_min: float, lambda_max: float) -
 
 
 def steps_to_tolerance(rho: float, tol: float) -> int | None:
-    """Steps ``t`` with ``ρ^t ≤ tol``: ``⌈log(tol)/log(ρ)⌉`` (``None`` if ``ρ ≥ 1``, 0 if ``ρ = 0``).
+    """Steps ``t ≥ 1`` with ``ρ^t ≤ tol``: ``⌈log(tol)/log(ρ)⌉`` (``None`` if ``ρ ≥ 1``).
 
     With the optimal step, ``ρ = (κ−1)/(κ+1)`` and ``t ≈ (κ/2) ln(1/tol)``.
     """
@@ -59,8 +59,8 @@ def steps_to_tolerance(rho: float, tol: float) -> int | None:
     if rho >= 1:
         return None
     if rho == 0:
-        return 0
-    return int(math.ceil(math.log(tol) / math.log(rho) - 1e-12))
+        return 1
+    return max(1, int(math.ceil(math.log(tol) / math.log(rho) - 1e-12)))
 
 
 @dataclass(frozen=True)

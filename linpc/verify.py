@@ -409,7 +409,8 @@ def _check_bounds(ctx: CaseContext) -> list[Comparison]:
     lam = ctx.net.output_precision
     Lmse = mse_loss(ctx.net, ctx.x, ctx.y)
     F = ctx.eq_chol.energy
-    tol = ctx.solve_tol() * max(Lmse * lam, F)
+    # F(z*) carries the evaluation round-off of energy_abs_tol; ℒ/λ(S) a κ(S)-scaled error
+    tol = float(np.max(ctx.energy_abs_tol())) + ctx.solve_tol() * Lmse * lam
     out = [Comparison(max(0.0, Lmse / w[-1] - F), tol),
            Comparison(max(0.0, F - Lmse / w[0]), tol),
            Comparison(max(0.0, Lmse / w[0] - lam * Lmse), tol),
