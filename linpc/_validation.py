@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_real_array", "check_positive", "check_data"]
+__all__ = ["as_real_array", "check_data", "check_positive"]
 
 
 def as_real_array(a: ArrayLike, name: str, *, ndim: int | None = None) -> NDArray[np.float64]:

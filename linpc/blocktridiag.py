@@ -23,12 +23,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.linalg.blas as _blas
 import scipy.linalg.lapack as _lapack
 from numpy.typing import NDArray
 
-__all__ = ["BlockCholesky", "block_cholesky", "NotPositiveDefiniteError"]
+__all__ = ["BlockCholesky", "NotPositiveDefiniteError", "block_cholesky"]
 
 Array = NDArray[np.float64]
 

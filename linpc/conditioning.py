@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from scipy.linalg import LinAlgWarning
 
-__all__ = ["IllConditionedWarning", "warn_if_ill_conditioned", "expected_relative_error"]
+__all__ = ["IllConditionedWarning", "expected_relative_error", "warn_if_ill_conditioned"]
 
 EPS = float(np.finfo(np.float64).eps)
 

@@ -1,6 +1,6 @@
 """The predictive coding energy F and its derivatives at arbitrary activities.
 
-    F(z; θ, x, y) = Σ_{l=1}^{L} (π_l/2) ‖e_l‖²,    e_l = z_l − M_l z_{l-1} − c_l,   z_0 = x, z_L = y,
+    F(z; θ, x, y) = Σ_{l=1}^{L} (π_l/2) ‖e_l‖²,   e_l = z_l − M_l z_{l-1} − c_l,   z_0 = x, z_L = y,
 
 batch energy ``F_B = (1/B) Σ_i F(z^(i))`` (jpc's ``pc_energy_fn`` convention: ½ per layer, sum over
 units, mean over the batch; theory.md §0). The activity gradient is per sample,
@@ -27,11 +27,11 @@ from .network import LinearPCN
 from .parameters import ParameterArrays
 
 __all__ = [
-    "prediction_errors",
     "energy",
-    "layer_energies",
     "energy_activity_gradient",
     "energy_parameter_gradient",
+    "layer_energies",
+    "prediction_errors",
 ]
 
 Array = NDArray[np.float64]

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .activity import ActivityHessian
 from .conditioning import warn_if_ill_conditioned
-from .energy import energy_activity_gradient, energy_parameter_gradient, prediction_errors
+from .energy import energy_parameter_gradient, prediction_errors
 from .gaussian import cross_covariances, gaussian_conditioning
 from .network import LinearPCN
 from .parameters import ParameterArrays
@@ -37,10 +37,10 @@ from .parameters import ParameterArrays
 __all__ = [
     "Equilibrium",
     "activity_rhs",
-    "solve_equilibrium",
-    "equilibrium_rescaling",
     "equilibrated_energy",
     "equilibrated_energy_gradient",
+    "equilibrium_rescaling",
+    "solve_equilibrium",
 ]
 
 Array = NDArray[np.float64]
@@ -90,7 +90,7 @@ class Equilibrium:
 def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     """Right-hand side ``b`` of ``H_z z* = b`` for each sample, shape ``(B, n)``.
 
-    ``b = −∇_z F(0)``: without biases ``b_1 = π_1 M_1 x``, ``b_H = π_L M_Lᵀ y`` (both when H = 1) and
+    ``b = −∇_z F(0)``: without biases ``b_1 = π_1 M_1 x``, ``b_H = π_L M_Lᵀ y`` (both if H = 1) and
     ``b_l = 0`` otherwise (theory.md §1.3); biases add ``π_l c_l − π_{l+1} M_{l+1}ᵀ c_{l+1}``.
     """
     xa, ya = net.check_data(x, y)
@@ -212,8 +212,8 @@ def equilibrium_rescaling(
         Schur-complement identity ``S⁻¹ = λI − λ² M_L [H_z⁻¹]_{HH} M_Lᵀ`` (theory.md §2.2 item 3)
         with ``[H_z⁻¹]_{HH}`` from the last block of the block Cholesky factor of ``H_z``.
     inverse : bool
-        Return ``S⁻¹`` instead of ``S``. Route 1 computes ``S⁻¹`` natively, route 2 ``S``; the other is
-        obtained by a Cholesky solve of the small ``d_y × d_y`` matrix.
+        Return ``S⁻¹`` instead of ``S``. Route 1 computes ``S⁻¹`` natively, route 2 ``S``; the other
+        is obtained by a Cholesky solve of the small ``d_y × d_y`` matrix.
     hessian : ActivityHessian, optional
         Reuse a factorised ``H_z`` (``method="cholesky"``).
     """

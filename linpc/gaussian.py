@@ -8,7 +8,8 @@ Minimising a joint Gaussian quadratic form over some coordinates leaves the marg
 form of the others, so the equilibrium is the posterior mean and the equilibrated energy is the
 marginal of ``y``: ``y | x ~ N(ŷ, S)`` with
 
-    S = Cov(y) = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ   (= λ⁻¹ I + Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ for π_{l<L} = 1),
+    S = Cov(y) = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ
+      (= λ⁻¹ I + Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ when π_l = 1 for l < L),
 
 which is the rescaling of Innocenti et al. (NeurIPS 2024, arXiv:2408.11979, Theorem 1). The
 cross-covariances ``C_l = Cov(z_l, y)`` follow the recursion
@@ -28,9 +29,9 @@ from numpy.typing import ArrayLike, NDArray
 from .network import LinearPCN
 
 __all__ = [
-    "output_covariance",
     "cross_covariances",
     "gaussian_conditioning",
+    "output_covariance",
     "sample_gaussian_model",
 ]
 
@@ -148,7 +149,8 @@ def sample_gaussian_model(
     z = np.repeat(xa, int(n_samples), axis=0)
     hidden = []
     for l in range(1, net.n_layers + 1):
-        noise = gen.standard_normal((int(n_samples), net.widths[l])) / np.sqrt(net.precisions[l - 1])
+        sd = 1.0 / np.sqrt(net.precisions[l - 1])
+        noise = sd * gen.standard_normal((int(n_samples), net.widths[l]))
         z = net.predict_layer(l, z) + noise
         if l < net.n_layers:
             hidden.append(z)

@@ -8,7 +8,8 @@ satisfy ``z_t − z* = (I − η H_z)^t (z_0 − z*)`` and the gradient ``g_t = 
     ρ(η) = max(|1 − η λ_min|, |1 − η λ_max|),
 
 which is < 1 iff ``0 < η < 2/λ_max``. The best fixed step ``η* = 2/(λ_min + λ_max)`` gives
-``ρ = (κ − 1)/(κ + 1)``, ``κ = κ(H_z)``, hence about ``(κ/2) ln(1/tol)`` steps to reduce the gradient
+``ρ = (κ − 1)/(κ + 1)``, ``κ = κ(H_z)``, hence about ``(κ/2) ln(1/tol)`` steps to reduce the
+gradient
 by ``tol`` (theory.md §1.3; Innocenti et al. 2025, arXiv:2505.13124, §3). The gradient flow
 ``dz/dt = −∇_z F`` has the closed form ``z(t) = z* + e^{−t H_z}(z(0) − z*)``.
 """
@@ -29,11 +30,11 @@ from .network import LinearPCN
 
 __all__ = [
     "InferenceResult",
+    "contraction_factor",
     "gradient_descent_inference",
     "gradient_flow_activities",
-    "contraction_factor",
-    "steps_to_tolerance",
     "optimal_step_size",
+    "steps_to_tolerance",
 ]
 
 Array = NDArray[np.float64]
@@ -60,7 +61,7 @@ def steps_to_tolerance(rho: float, tol: float) -> int | None:
         return None
     if rho == 0:
         return 1
-    return max(1, int(math.ceil(math.log(tol) / math.log(rho) - 1e-12)))
+    return max(1, math.ceil(math.log(tol) / math.log(rho) - 1e-12))
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def gradient_descent_inference(
         Clamped batch.
     step_size : float, optional
         ``η``; default the optimal fixed step ``2/(λ_min + λ_max)`` of ``H_z``. A step
-        ``≥ 2/λ_max`` (divergent) triggers a ``RuntimeWarning``. Note that jpc's gradients are of the
+        ``≥ 2/λ_max`` (divergent) triggers a ``RuntimeWarning``. Note that jpc's gradients are of
+        the
         batch mean, so jpc's activity learning rate ``η_jpc`` corresponds to ``η = η_jpc / B``.
     tol : float
         Stop when the batch gradient norm has shrunk by ``tol``: ``‖g_t‖ ≤ tol ‖g_0‖``.
@@ -211,7 +213,8 @@ def gradient_flow_activities(
 
     Uses :func:`scipy.sparse.linalg.expm_multiply` (Al-Mohy & Higham 2011) on the sparse
     block-tridiagonal ``H_z``; no matrix exponential is formed. ``z(0)`` defaults to the feedforward
-    pass, from which ``z(t) − ẑ = −(I − e^{−t H_z}) H_z⁻¹ g`` with ``g = ∇_z F(ẑ)`` (theory.md §1.3).
+    pass, from which ``z(t) − ẑ = −(I − e^{−t H_z}) H_z⁻¹ g`` with ``g = ∇_z F(ẑ)``
+    (theory.md §1.3).
 
     Parameters
     ----------

@@ -41,11 +41,11 @@ from .equilibrium import (
 from .network import LinearPCN
 
 __all__ = [
-    "linear_equilib_energy",
-    "compute_linear_equilib_rescaling",
     "compute_linear_activity_hessian",
     "compute_linear_activity_solution",
     "compute_linear_equilib_energy_grads",
+    "compute_linear_equilib_rescaling",
+    "linear_equilib_energy",
 ]
 
 Array = NDArray[np.float64]
@@ -72,7 +72,8 @@ def linear_equilib_energy(
 ) -> float | tuple[float, Array]:
     """Equilibrated energy of a deep linear PCN, ``F* = (1/2B) Σ_i r_iᵀ S⁻¹ r_i``.
 
-    ``r_i = y_i − M_{L:1} x_i`` and ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` with effective layer
+    ``r_i = y_i − M_{L:1} x_i`` and ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` with effective
+    layer
     maps ``M_l`` (multipliers, skips). Equals the PC energy at the inference equilibrium for any
     weights (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1).
 
@@ -178,7 +179,8 @@ def compute_linear_equilib_energy_grads(
 ) -> list[Array]:
     """Gradient of ``F*`` w.r.t. each raw ``W_l``: a list of ``L`` arrays shaped like ``Ws``.
 
-    By the envelope theorem, ``∂F*/∂W_l = −(a_l Λ_l / B) Σ_i e*_l z*_{l-1}ᵀ`` (the PC weight gradient
+    By the envelope theorem, ``∂F*/∂W_l = −(a_l Λ_l / B) Σ_i e*_l z*_{l-1}ᵀ`` (the PC weight
+    gradient
     at the inference equilibrium; theory.md §2.5 item 5).
     """
     net = _net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,

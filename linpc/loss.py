@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from .network import LinearPCN
 from .parameters import ParameterArrays
 
-__all__ = ["mse_loss", "mse_gradient"]
+__all__ = ["mse_gradient", "mse_loss"]
 
 Array = NDArray[np.float64]
 

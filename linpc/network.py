@@ -1,6 +1,7 @@
 """The deep linear predictive coding network: weights, multipliers, skips, precisions.
 
-One object describes the model of theory.md §0. Layer ``l = 1..L`` maps ``z_{l-1}`` to the prediction
+One object describes the model of theory.md §0. Layer ``l = 1..L`` maps ``z_{l-1}`` to the
+prediction
 
     μ_l(z_{l-1}) = M_l z_{l-1} + c_l,     M_l = a_l W_l  (plain)  or  I + a_l W_l  (identity skip),
 
@@ -59,7 +60,8 @@ class LinearPCN:
     activity_decay : float
         Weight ``δ ≥ 0`` of an activity regulariser ``(δ/2) Σ_{l=1}^{H} ‖z_l‖²`` added to the energy
         (jpc's ``activity_decay``); it adds ``δ I`` to every diagonal block of ``H_z``. With
-        ``δ > 0`` the energy is no longer a Gaussian chain, so only the activity-system routes apply.
+        ``δ > 0`` the energy is no longer a Gaussian chain, so only the activity-system routes
+        apply.
 
     Notes
     -----
@@ -81,7 +83,8 @@ class LinearPCN:
         activity_decay: float = 0.0,
     ) -> None:
         if isinstance(weights, np.ndarray) and weights.ndim != 1:
-            raise TypeError("weights must be a sequence of 2-D arrays [W_1, ..., W_L], not one array")
+            raise TypeError("weights must be a sequence of 2-D arrays [W_1, ..., W_L], "
+                            "not one array")
         Ws = [as_real_array(W, f"W_{l}") for l, W in enumerate(weights, start=1)]
         L = len(Ws)
         if L < 2:
@@ -101,7 +104,7 @@ class LinearPCN:
                     f"n_{l-1} = {prev.shape[0]}) but W_{l} has shape {W.shape} (expects "
                     f"{W.shape[1]} inputs); W_{l} must have shape (n_{l}, {prev.shape[0]})"
                 )
-        widths = (Ws[0].shape[1],) + tuple(W.shape[0] for W in Ws)
+        widths = (Ws[0].shape[1], *(W.shape[0] for W in Ws))
 
         skips = tuple(bool(use_skips) and 2 <= l <= L - 1 for l in range(1, L + 1))
         for l, s in enumerate(skips, start=1):
@@ -145,7 +148,8 @@ class LinearPCN:
         bs: list[Array | None] = [None] * L
         if biases is not None:
             if len(biases) != L:
-                raise ValueError(f"biases must have one entry per layer (L = {L}), got {len(biases)}")
+                raise ValueError(
+                    f"biases must have one entry per layer (L = {L}), got {len(biases)}")
             for l, b in enumerate(biases, start=1):
                 if b is None:
                     continue
@@ -287,7 +291,7 @@ class LinearPCN:
         self,
         *,
         weights: Sequence[ArrayLike] | None = None,
-        biases: Sequence[ArrayLike | None] | None | str = "keep",
+        biases: Sequence[ArrayLike | None] | str | None = "keep",
         precisions: Sequence[float] | None = None,
         activity_decay: float | None = None,
     ) -> LinearPCN:
@@ -379,7 +383,7 @@ class LinearPCN:
         return ya - self.forward(xa)[-1]
 
     def output_maps(self) -> list[Array]:
-        """Backward products ``P_l = M_{L:l+1}`` for ``l = 0..L`` (``P_L = I``), shape ``(d_y, n_l)``.
+        """Backward products ``P_l = M_{L:l+1}``, ``l = 0..L`` (``P_L = I``), shape ``(d_y, n_l)``.
 
         ``P_l`` maps layer ``l`` to the output; ``P_0 = M_{L:1}`` is the end-to-end map. Computed
         from the output side at cost ``O(d_y Σ n_l n_{l-1})``.

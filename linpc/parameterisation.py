@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from ._validation import check_positive
 
-__all__ = ["PARAM_TYPES", "layer_scalings", "init_weights", "check_param_type"]
+__all__ = ["PARAM_TYPES", "check_param_type", "init_weights", "layer_scalings"]
 
 ParamType = Literal["sp", "ntp", "mupc"]
 PARAM_TYPES: tuple[str, ...] = ("sp", "ntp", "mupc")

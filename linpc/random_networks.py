@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from .network import LinearPCN
 from .parameterisation import init_weights
 
-__all__ = ["NetworkSpec", "Case", "build_case", "draw_spec"]
+__all__ = ["Case", "NetworkSpec", "build_case", "draw_spec"]
 
 Array = NDArray[np.float64]
 PrecisionMode = Literal["unit", "output", "layers"]
@@ -41,7 +41,8 @@ class NetworkSpec:
         ``λ`` when ``precision_mode == "output"``.
     gamma : float or None
     weight_scale : float
-        Multiplies the raw weights drawn from the parameterisation's init (``N(0, 1/fan_in)`` for SP,
+        Multiplies the raw weights drawn from the parameterisation's init (``N(0, 1/fan_in)`` for
+        SP,
         ``N(0, 1)`` otherwise); for residual layers it is further divided by ``√H`` to keep the
         forward pass and ``κ(H_z)`` moderate at depth.
     batch : int

@@ -21,13 +21,13 @@ from numpy.typing import ArrayLike, NDArray
 from .network import LinearPCN
 
 __all__ = [
+    "dense_activity_hessian",
+    "dense_equilibrated_energy",
+    "dense_equilibrium",
     "dense_layer_maps",
     "dense_least_squares_system",
-    "dense_activity_hessian",
-    "dense_equilibrium",
-    "dense_rescaling",
-    "dense_equilibrated_energy",
     "dense_mse",
+    "dense_rescaling",
 ]
 
 Array = NDArray[np.float64]
@@ -48,7 +48,8 @@ def dense_layer_maps(net: LinearPCN) -> tuple[list[Array], list[Array]]:
 def dense_least_squares_system(net: LinearPCN, x_i: ArrayLike, y_i: ArrayLike):
     """``(A, c)`` with ``F(z) = ½‖A z − c‖²`` for one sample, ``A = Π^{1/2} D`` (dense).
 
-    Rows of block ``l`` are ``√π_l (z_l − M_l z_{l-1} − c_l)``, with ``z_0 = x``, ``z_L = y`` moved to
+    Rows of block ``l`` are ``√π_l (z_l − M_l z_{l-1} − c_l)``, with ``z_0 = x``, ``z_L = y`` moved
+    to
     the right-hand side.
     """
     Ms, cs = dense_layer_maps(net)
@@ -88,7 +89,7 @@ def dense_activity_hessian(net: LinearPCN) -> Array:
 
 
 def dense_equilibrium(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> tuple[Array, Array]:
-    """Equilibria by least squares (SVD), per sample: stacked ``z*`` ``(B, n)`` and ``F*`` ``(B,)``."""
+    """Equilibria by least squares (SVD), per sample: stacked ``z*`` (B, n) and ``F*`` (B,)."""
     xa, ya = np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float))
     Z, F = [], []
     for xi, yi in zip(xa, ya, strict=True):

@@ -11,14 +11,14 @@ import numpy as np
 
 __all__ = [
     "EPS",
-    "SAFETY",
-    "roundoff_tolerance",
-    "solve_tolerance",
-    "eigenvalue_tolerance",
-    "derivative_tolerance",
-    "wishart_sigma",
     "MONTE_CARLO_SIGMAS",
     "RULES",
+    "SAFETY",
+    "derivative_tolerance",
+    "eigenvalue_tolerance",
+    "roundoff_tolerance",
+    "solve_tolerance",
+    "wishart_sigma",
 ]
 
 EPS = float(np.finfo(np.float64).eps)
@@ -92,7 +92,8 @@ def wishart_sigma(S: np.ndarray, n_samples: int) -> np.ndarray:
 #: Human-readable statements of the rules, printed by ``linpc verify``.
 RULES = {
     "roundoff": "SAFETY·k·eps, k = length of the operation chain (Higham §3.1)",
-    "solve": "SAFETY·κ·n·eps: backward-stable SPD solve, κ-scaled forward error (Higham Thm 7.2, 10.3)",
+    "solve": "SAFETY·κ·n·eps: backward-stable SPD solve, κ-scaled forward error "
+             "(Higham Thm 7.2, 10.3)",
     "eigen": "SAFETY·n·eps·‖A‖₂ absolute (Weyl + backward stability)",
     "fd": "SAFETY·(scipy.differentiate error estimate + cond·eps·|f|/h), h = final step",
     "mc": f"{MONTE_CARLO_SIGMAS:g}σ, σ² = (S_ij² + S_ii S_jj)/n (Wishart)",

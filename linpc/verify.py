@@ -47,8 +47,16 @@ from .tolerances import (
     wishart_sigma,
 )
 
-__all__ = ["Comparison", "Identity", "IDENTITIES", "identity", "battery", "run_verify",
-           "format_report", "CaseContext"]
+__all__ = [
+    "IDENTITIES",
+    "CaseContext",
+    "Comparison",
+    "Identity",
+    "battery",
+    "format_report",
+    "identity",
+    "run_verify",
+]
 
 Array = NDArray[np.float64]
 
@@ -170,7 +178,7 @@ class CaseContext:
     @cached_property
     def forward_growth(self) -> float:
         """``max_l Π_{k≤l} ‖M_k‖ (‖x‖ + Σ‖c‖)``: scale of round-off in the forward pass."""
-        Ms, cs = ref.dense_layer_maps(self.net)
+        _, cs = ref.dense_layer_maps(self.net)
         prod = np.cumprod(self.layer_norms)
         return float(prod.max() * (np.linalg.norm(self.x) + sum(np.linalg.norm(c) for c in cs)
                                    * np.sqrt(self.x.shape[0])) + np.linalg.norm(self.y))
@@ -192,7 +200,8 @@ class CaseContext:
     def energy_abs_tol(self) -> Array:
         """Per-sample absolute bound for ``F(z*)`` vs ``½ rᵀS⁻¹r``.
 
-        Rounding in ``e_l`` (``n eps (|z_l| + ‖M_l‖|z_{l-1}|)``) times ``π_l ‖e_l‖``; ``z*``'s own error
+        Rounding in ``e_l`` (``n eps (|z_l| + ‖M_l‖|z_{l-1}|)``) times ``π_l ‖e_l‖``; ``z*``'s own
+        error
         enters only at second order (``∇F(z*) = 0``); the formula side carries ``κ(S)`` and the
         forward pass's round-off times ``‖S⁻¹r‖``.
         """
@@ -313,7 +322,7 @@ def _check_activity_hessian(ctx: CaseContext) -> list[Comparison]:
 @identity("2.5.3", "e*_l = π_l⁻¹ M_{L:l+1}ᵀ S⁻¹ r (errors at the Cholesky z*; S by Theorem 1)",
           rule="solve", source="theory.md §1.3")
 def _check_errors(ctx: CaseContext) -> list[Comparison]:
-    Ms, cs = ref.dense_layer_maps(ctx.net)
+    Ms, _ = ref.dense_layer_maps(ctx.net)
     r = ctx.y - ref._dense_output(ctx.net, ctx.x)
     delta = np.linalg.solve(ctx.S, r.T).T
     dn = np.linalg.norm(delta)
@@ -502,7 +511,8 @@ def _check_zero_last_layer(ctx: CaseContext) -> list[Comparison]:
     g_bp = mse_gradient(n0, ctx.x, ctx.y).flat()
     B = ctx.x.shape[0]
     # ∂F/∂W_l = −(a_l π_l/B) e_lᵀ z_{l-1}: perturbing z by δz perturbs it by at most
-    # (a_l π_l/B)(‖Δe_l‖‖z_{l-1}‖ + ‖e_l‖‖δz‖) ≤ (a_l π_l/B) 2(1+‖M_l‖) ‖(x,z,y)‖ ‖δz‖ (+ forward pass)
+    # (a_l π_l/B)(‖Δe_l‖‖z_{l-1}‖ + ‖e_l‖‖δz‖) ≤ (a_l π_l/B) 2(1+‖M_l‖) ‖(x,z,y)‖ ‖δz‖
+    # (+ the forward pass)
     g_tol = sum(a * p / B * 2 * (1 + m) * max(c0.activity_norm, c0.forward_growth) * c0.z_abs_tol()
                 for a, p, m in zip(n0.scalings, n0.precisions, c0.layer_norms, strict=True))
     return [Comparison(abs(F - lam * Lm), float(np.max(c0.energy_abs_tol()))),

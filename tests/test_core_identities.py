@@ -301,7 +301,7 @@ def test_rescaling_is_the_covariance_of_the_generative_model(spec):
 # -------------------------------------------------------------------------------- item 14
 @given(cases(skips=True, max_hidden=5))
 def test_residual_networks_satisfy_the_same_identities(case):
-    """Residual nets (M_l = I + a_lW_l): items 1, 3, 4, 6 hold unchanged (theory.md §2.5 item 14)."""
+    """Residual nets (M_l = I + a_lW_l): items 1, 3, 4, 6 hold unchanged (§2.5 item 14)."""
     comps = IDENTITIES["2.5.14"].check(CaseContext(case))
     assert all(c.ok for c in comps)
 

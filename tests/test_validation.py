@@ -51,7 +51,7 @@ def test_data_with_wrong_columns_rows_or_dimension():
         linpc.equilibrated_energy(net, np.ones((6, 4)), np.ones((6, 2)))
     with pytest.raises(ValueError, match=r"y has 3 columns .* W_L has shape \(2, 4\)"):
         linpc.equilibrated_energy(net, np.ones((6, 3)), np.ones((6, 3)))
-    with pytest.raises(ValueError, match="same number of rows.*x has 6, y has 5"):
+    with pytest.raises(ValueError, match=r"same number of rows.*x has 6, y has 5"):
         linpc.equilibrated_energy(net, np.ones((6, 3)), np.ones((5, 2)))
     with pytest.raises(ValueError, match="1-D y is only accepted together with a 1-D x"):
         linpc.equilibrated_energy(net, np.ones((6, 3)), np.ones(2))
