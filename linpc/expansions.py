@@ -1,0 +1,364 @@
+"""Higher-order information in F*: its Neumann series, exact Taylor coefficients, flatness orders.
+
+**Neumann series** (theory.md §5 item 2, §2.5 item 16). With ``λ = π_L`` and per-layer precisions,
+the rescaling of Theorem 1 (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, P1) is
+
+    S = λ⁻¹I + Q,     Q = Σ_{l=1}^{L-1} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ ⪰ 0
+
+(for unit hidden precisions ``Q = Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ``). Hence ``S⁻¹ = λ(I + λQ)⁻¹`` and,
+for ``λ‖Q‖₂ < 1``,
+
+    S⁻¹ = λ Σ_{k≥0} (−λQ)^k,      F* = ½tr(S⁻¹R) = Σ_{k≥0} (−1)^k λ^{k+1} ½tr(Q^k R),
+
+``R = (1/B)Σ_i r_ir_iᵀ``. The remainder after the ``k = K`` term is
+``F* − F*_K = ½λ tr((−λQ)^{K+1}(I + λQ)⁻¹R)``; since ``Q ⪰ 0`` and ``R ⪰ 0`` its sign is
+``(−1)^{K+1}`` (the partial sums alternate around ``F*``) and
+
+    |F* − F*_K| ≤ λℒ (λ‖Q‖₂)^{K+1} / (1 + λ‖Q‖₂),      ℒ = ½tr R.
+
+For plain layers ``Q = O(‖θ‖²)``, so the ``k``-th term is ``O(‖θ‖^{2k})``: ``F*`` carries
+information of every order in the weights although inference only uses second-order information in
+the activities (thesis abstract, P4; theory.md §5).
+
+**Exact directional Taylor coefficients.** Along ``θ + εV`` every layer map is affine in ``ε``
+(``M_l(ε) = M_l + εa_lV_l``), so ``ŷ``, ``r``, ``R`` and ``Q`` are polynomials in ``ε`` and
+``S(ε)⁻¹`` is the power series ``C_0 = S_0⁻¹``, ``C_k = −S_0⁻¹Σ_{j=1}^{k} S_jC_{k−j}``. This gives
+the coefficients ``c_k = f^{(k)}(0)/k!`` of ``f(ε) = ℒ(θ + εV)`` and ``F*(θ + εV)`` to any order,
+exactly up to round-off, at any base point (not only at the origin) and for every configuration.
+
+**Orders of flatness** (theory.md §5 item 1; P1; blog B4): ``ord_0 f`` = the first ``k ≥ 1`` with
+``c_k ≠ 0``. At the origin of a plain network, ``ℒ(εV) − ℒ(0) = −ε^{L}tr(V_{L:1}Σ_xy) + O(ε^{2L})``
+(the multipliers included in ``V_{L:1} = a_LV_L⋯a_1V_1``), so ``ord_0 ℒ = H + 1``, while
+``F*(εV) = F*(0) − (λ²a_L²/(2π_{L-1})) tr(V_LᵀΣ_yyV_L) ε² + …`` (``H ≥ 2``; for ``H = 1`` also
+``−λa_1a_2 tr(V_2V_1Σ_xy)ε²``), so ``ord_0 F* = 2`` for every depth. With identity skips the
+origin has ``M_l = I`` on residual layers and ``M_{L:1}(εV) = ε²a_La_1V_LV_1 + O(ε³)``: then
+``ord_0 ℒ = 2`` as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+from numpy.typing import ArrayLike, NDArray
+
+from .network import LinearPCN
+from .parameters import ParameterArrays
+from .tolerances import EPS, SAFETY
+
+__all__ = [
+    "NeumannSeries",
+    "TaylorExpansion",
+    "directional_taylor_coefficients",
+    "flatness_order",
+    "neumann_series",
+    "origin_flatness_orders",
+    "rescaling_series_matrix",
+]
+
+Array = NDArray[np.float64]
+
+
+def _require_gaussian(net: LinearPCN, what: str) -> None:
+    if net.activity_decay:
+        raise ValueError(f"{what} needs activity_decay = 0: with an activity decay F* is not "
+                         "½rᵀS⁻¹r (theory.md §2)")
+
+
+def rescaling_series_matrix(net: LinearPCN) -> Array:
+    """``Q = Σ_{l=1}^{L-1} π_l⁻¹ M_{L:l+1}M_{L:l+1}ᵀ``, so that ``S = π_L⁻¹I + Q`` (``d_y × d_y``).
+
+    Unit hidden precisions give theory.md §5's ``Q = Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ``. Built from the
+    backward products ``P_l = M_{L:l+1}`` (:meth:`LinearPCN.output_maps`), ``O(d_y Σ n_l n_{l-1})``.
+    """
+    _require_gaussian(net, "the rescaling S")
+    Ps = net.output_maps()
+    Q = np.zeros((net.d_y, net.d_y))
+    for l in range(1, net.n_layers):
+        Q += (Ps[l] @ Ps[l].T) / net.precisions[l - 1]
+    return 0.5 * (Q + Q.T)
+
+
+@dataclass(frozen=True)
+class NeumannSeries:
+    """Terms, partial sums and error bounds of the Neumann series of ``F*``.
+
+    Attributes
+    ----------
+    terms : ndarray, shape (K+1,)
+        ``t_k = (−1)^k λ^{k+1} ½tr(Q^kR)``, ``k = 0..K`` (``t_0 = λℒ``).
+    partial_sums : ndarray, shape (K+1,)
+        ``F*_K = Σ_{k≤K} t_k``.
+    error_bounds : ndarray, shape (K+1,)
+        ``λℒ q^{K+1}/(1 + q)`` with ``q = λ‖Q‖₂``: ``|F* − F*_K| ≤ error_bounds[K]``.
+    ratio : float
+        ``q = λ‖Q‖₂ < 1`` (the series' convergence factor).
+    energy : float
+        Closed form ``F* = ½tr(S⁻¹R)`` (Cholesky solve with ``S = λ⁻¹I + Q``).
+    loss : float
+        ``ℒ = ½tr R``.
+    """
+
+    terms: Array
+    partial_sums: Array
+    error_bounds: Array
+    ratio: float
+    energy: float
+    loss: float
+
+    @property
+    def order(self) -> int:
+        return self.terms.size - 1
+
+
+def neumann_series(net: LinearPCN, x: ArrayLike, y: ArrayLike, order: int) -> NeumannSeries:
+    """Neumann series ``F* = Σ_k (−1)^kλ^{k+1}½tr(Q^kR)`` of the equilibrated energy, to ``order``.
+
+    See the module docstring for the series, its alternating remainder and the bound
+    ``|F* − F*_K| ≤ λℒ(λ‖Q‖₂)^{K+1}/(1 + λ‖Q‖₂)`` (theory.md §5 item 2, §2.5 item 16; derived here
+    for per-layer precisions, ``Q = Σ_{l<L} π_l⁻¹M_{L:l+1}M_{L:l+1}ᵀ``).
+
+    Parameters
+    ----------
+    net : LinearPCN
+        Without activity decay.
+    x, y : array_like
+        Batch ``(B, d_x)``, ``(B, d_y)``.
+    order : int
+        Highest power ``K ≥ 0`` of ``Q``.
+
+    Raises
+    ------
+    ValueError
+        If ``λ‖Q‖₂ ≥ 1``: the series diverges (the spectral radius of ``λQ`` is ``λ‖Q‖₂``).
+    """
+    K = int(order)
+    if K != order or K < 0:
+        raise ValueError(f"order must be an integer ≥ 0, got {order!r}")
+    xa, ya = net.check_data(x, y)
+    Q = rescaling_series_matrix(net)
+    lam = net.output_precision
+    q = lam * max(float(np.linalg.eigvalsh(Q)[-1]), 0.0)
+    if q >= 1.0:
+        raise ValueError(
+            f"the Neumann series of F* diverges: λ‖Q‖₂ = {q:.6g} ≥ 1 (λ = {lam:.6g}, "
+            f"‖Q‖₂ = {q / lam:.6g}); it converges only for λ‖Q‖₂ < 1 (smaller weights or a smaller "
+            "output precision)"
+        )
+    r = net.residual(xa, ya)
+    R = (r.T @ r) / r.shape[0]
+    ell = 0.5 * float(np.trace(R))
+    terms = np.empty(K + 1)
+    A = R
+    for k in range(K + 1):
+        terms[k] = (-lam) ** k * lam * 0.5 * float(np.trace(A))
+        A = Q @ A
+    S = np.eye(net.d_y) / lam + Q
+    F = 0.5 * float(np.trace(sla.cho_solve(sla.cho_factor(S, lower=True), R)))
+    ks = np.arange(K + 1)
+    return NeumannSeries(terms=terms, partial_sums=np.cumsum(terms),
+                         error_bounds=lam * ell * q ** (ks + 1) / (1 + q), ratio=q,
+                         energy=F, loss=ell)
+
+
+# ------------------------------------------------------------------------- Taylor coefficients
+def _series_matmul(A: Array, B: Array, K: int) -> Array:
+    """Cauchy product of truncated matrix series ``A[k]``, ``B[k]`` (first axis = power of ε)."""
+    out = np.zeros((K + 1, A.shape[1], B.shape[2]))
+    for k in range(K + 1):
+        for j in range(k + 1):
+            out[k] += A[j] @ B[k - j]
+    return out
+
+
+def _direction_arrays(net: LinearPCN, direction) -> tuple[list[Array], list[Array | None]]:
+    if isinstance(direction, ParameterArrays):
+        Vw, Vb = list(direction.weights), list(direction.biases)
+    else:
+        Vw, Vb = list(direction), [None] * net.n_layers
+    if len(Vw) != net.n_layers:
+        raise ValueError(f"direction must have one weight array per layer (L = {net.n_layers}), "
+                         f"got {len(Vw)}")
+    Vw = [np.asarray(V, dtype=np.float64) for V in Vw]
+    for l, (V, W) in enumerate(zip(Vw, net.weights, strict=True), start=1):
+        if V.shape != W.shape:
+            raise ValueError(f"direction for W_{l} must have shape {W.shape}, got {V.shape}")
+    if len(Vb) != net.n_layers:
+        raise ValueError("direction.biases must have one entry per layer")
+    out_b: list[Array | None] = []
+    for l, (v, b) in enumerate(zip(Vb, net.biases, strict=True), start=1):
+        if v is None:
+            out_b.append(None)
+            continue
+        if b is None:
+            raise ValueError(f"direction has a bias for layer {l}, which has no bias parameter")
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape != b.shape:
+            raise ValueError(f"direction for b_{l} must have shape {b.shape}, got {v.shape}")
+        out_b.append(v)
+    return Vw, out_b
+
+
+@dataclass(frozen=True)
+class TaylorExpansion:
+    """Taylor coefficients of ``ℒ(θ + εV)`` and ``F*(θ + εV)`` in ``ε``.
+
+    Attributes
+    ----------
+    loss : ndarray, shape (K+1,)
+        ``c_k(ℒ)``; ``ℒ`` is a polynomial in ``ε`` (degree ``2L`` for plain networks without
+        biases), so these are exact for every ``K``.
+    energy : ndarray, shape (K+1,)
+        ``c_k(F*) = (1/k!) dᵏF*(θ + εV)/dεᵏ |_{ε=0}``.
+    """
+
+    loss: Array
+    energy: Array
+
+    @property
+    def order(self) -> int:
+        return self.loss.size - 1
+
+    def flatness_orders(self, *, atol: float | None = None) -> tuple[int | None, int | None]:
+        """``(ord ℒ, ord F*)`` from these coefficients (:func:`flatness_order`)."""
+        return flatness_order(self.loss, atol=atol), flatness_order(self.energy, atol=atol)
+
+
+def directional_taylor_coefficients(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    direction: ParameterArrays | Sequence[ArrayLike],
+    order: int,
+) -> TaylorExpansion:
+    """Exact Taylor coefficients of ``ℒ`` and ``F*`` along ``θ + εV`` up to ``ε^order``.
+
+    Power-series arithmetic (module docstring): the forward pass ``ẑ_l(ε)``, the backward products
+    ``P_l(ε) = M_{L:l+1}(ε)``, ``R(ε)`` and ``Q(ε)`` are truncated polynomial series with matrix
+    coefficients (``M_l(ε) = M_l + εa_lV_l``, ``c_l(ε) = a_l(b_l + εβ_l)``); ``S(ε)⁻¹`` is inverted
+    as a power series with one Cholesky factorisation of ``S(0)``; ``c_k(F*) = ½Σ_j
+    tr(C_jR_{k−j})``, ``c_k(ℒ) = ½tr R_k``. Cost ``O(K² (L d_y² max n_l + B d_y²))``. Theory.md §5
+    (higher-order information); the ``k``-th directional derivative is ``k! c_k``.
+
+    Parameters
+    ----------
+    net : LinearPCN
+        Base point ``θ`` (any configuration without activity decay).
+    x, y : array_like
+        Batch.
+    direction : ParameterArrays or sequence of arrays
+        ``V`` (weights, and optionally biases for layers that have one).
+    order : int
+        Highest power ``K ≥ 0``.
+
+    Returns
+    -------
+    TaylorExpansion
+    """
+    _require_gaussian(net, "the Taylor expansion of F*")
+    K = int(order)
+    if K != order or K < 0:
+        raise ValueError(f"order must be an integer ≥ 0, got {order!r}")
+    xa, ya = net.check_data(x, y)
+    Vw, Vb = _direction_arrays(net, direction)
+    L, B, a = net.n_layers, xa.shape[0], net.scalings
+
+    # forward pass: ẑ_l[k] = ẑ_{l-1}[k] M_lᵀ + a_l ẑ_{l-1}[k-1] V_lᵀ + c_l[k]
+    z = np.zeros((K + 1, B, net.d_x))
+    z[0] = xa
+    for l in range(1, L + 1):
+        nz = np.zeros((K + 1, B, net.widths[l]))
+        for k in range(K + 1):
+            nz[k] = net.apply_layer(l, z[k])
+            if k >= 1:
+                nz[k] += a[l - 1] * (z[k - 1] @ Vw[l - 1].T)
+        nz[0] += net.layer_bias(l)
+        if Vb[l - 1] is not None and K >= 1:
+            nz[1] += a[l - 1] * Vb[l - 1]
+        z = nz
+    res = -z
+    res[0] += ya                                        # r(ε) = y − ŷ(ε)
+    Rs = np.zeros((K + 1, net.d_y, net.d_y))
+    for k in range(K + 1):
+        for j in range(k + 1):
+            Rs[k] += res[j].T @ res[k - j]
+    Rs /= B
+
+    # backward products P_{l-1}(ε) = P_l(ε) M_l(ε), P_L = I; Q(ε) = Σ_{l<L} π_l⁻¹ P_l P_lᵀ
+    P = np.zeros((K + 1, net.d_y, net.d_y))
+    P[0] = np.eye(net.d_y)
+    Qs = np.zeros((K + 1, net.d_y, net.d_y))
+    for l in range(L, 1, -1):
+        nP = np.zeros((K + 1, net.d_y, net.widths[l - 1]))
+        for k in range(K + 1):
+            nP[k] = net.apply_layer_transpose(l, P[k])
+            if k >= 1:
+                nP[k] += a[l - 1] * (P[k - 1] @ Vw[l - 1])
+        P = nP                                           # P_{l-1}
+        Qs += _series_matmul(P, np.transpose(P, (0, 2, 1)), K) / net.precisions[l - 2]
+
+    # S(ε)⁻¹ as a power series
+    S0 = np.eye(net.d_y) / net.output_precision + Qs[0]
+    cf = sla.cho_factor(0.5 * (S0 + S0.T), lower=True)
+    C = np.zeros((K + 1, net.d_y, net.d_y))
+    C[0] = sla.cho_solve(cf, np.eye(net.d_y))
+    for k in range(1, K + 1):
+        acc = sum(Qs[j] @ C[k - j] for j in range(1, k + 1))
+        C[k] = -sla.cho_solve(cf, acc)
+    energy = np.array([0.5 * sum(float(np.sum(C[j] * Rs[k - j].T)) for j in range(k + 1))
+                       for k in range(K + 1)])
+    loss = np.array([0.5 * float(np.trace(Rs[k])) for k in range(K + 1)])
+    return TaylorExpansion(loss=loss, energy=energy)
+
+
+def flatness_order(coefficients: ArrayLike, *, atol: float | None = None) -> int | None:
+    """Order of flatness: the first ``k ≥ 1`` with ``|c_k| > atol`` (``None`` if none up to ``K``).
+
+    ``atol`` defaults to ``SAFETY·K·eps·max_k |c_k|``, the round-off level of coefficients computed
+    by ``K``-term recursions of that magnitude; at the origin of a plain network the vanishing
+    coefficients are exact zeros (products with zero matrices), so the default only matters at
+    other base points.
+    """
+    c = np.asarray(coefficients, dtype=np.float64)
+    K = c.size - 1
+    if atol is None:
+        atol = SAFETY * max(K, 1) * EPS * float(np.max(np.abs(c)))
+    for k in range(1, K + 1):
+        if abs(c[k]) > atol:
+            return k
+    return None
+
+
+def origin_flatness_orders(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    direction: ParameterArrays | Sequence[ArrayLike] | None = None,
+    rng: np.random.Generator | int | None = None,
+) -> tuple[int | None, int | None, TaylorExpansion]:
+    """Orders of flatness of ``ℒ`` and ``F*`` at the origin ``θ = 0`` of ``net``'s architecture.
+
+    The origin keeps the multipliers, skips and precisions of ``net`` and sets all weights and
+    biases to 0. Along a generic direction (default: standard normal weights from ``rng``, no bias
+    component) theory.md §5 item 1 predicts ``ord ℒ = H + 1`` and ``ord F* = 2`` for plain networks
+    (P1; blog B4: the escape direction of ℒ's saddle appears at order ``H + 1``, but in the
+    curvature of ``F*``); with identity skips ``ord ℒ = 2`` (module docstring). The expansion runs
+    to order ``max(2L, 4)``.
+
+    Returns
+    -------
+    ord_loss, ord_energy : int or None
+    expansion : TaylorExpansion
+    """
+    origin = net.replace(weights=[np.zeros_like(W) for W in net.weights],
+                         biases=[None if b is None else np.zeros_like(b) for b in net.biases]
+                         if net.has_biases else None)
+    if direction is None:
+        gen = np.random.default_rng(rng)
+        direction = [gen.standard_normal(W.shape) for W in net.weights]
+    exp = directional_taylor_coefficients(origin, x, y, direction, max(2 * net.n_layers, 4))
+    o_l, o_f = exp.flatness_orders()
+    return o_l, o_f, exp

@@ -1,0 +1,161 @@
+"""Saddle escape in the one-hidden-unit linear model: PC (on F*) vs BP (on ℒ), predicted.
+
+Model ``f(x) = w_2w_1x`` (scalar input, one hidden unit, scalar output; SP, no biases), data
+``(x_i, y_i)``, uncentred moments ``s_xy = ⟨xy⟩``, ``s_yy = ⟨y²⟩`` (theory.md §0). At the origin
+(theory.md §3.2 scalar case, §4.2; P2's shallow-model theorem; P1 Fig. 2)
+
+    H_ℒ(0)  = −[[0, s_xy], [s_xy, 0]],                  λ_min = −|s_xy|,
+    H_F*(0) = −[[0, λs_xy], [λs_xy, λ²s_yy]],           λ_min = −(λ²s_yy + √(λ⁴s_yy² + 4λ²s_xy²))/2,
+
+(``F* = ℒ/(λ⁻¹ + w_2²)``, output precision ``λ``). Gradient descent with step ``η`` from ``w_0``
+near the origin follows the linearisation ``w_t ≈ (I − ηH(0))^t w_0`` until ``‖w_t‖`` reaches a
+radius ``ρ``; the component along the bottom eigenvector ``v`` grows as ``(1 + η|λ_min|)^t`` and
+the others do not grow, so the escape time is
+
+    t_esc = log(ρ/|⟨w_0, v⟩|) / log(1 + η|λ_min|) + O(1),
+
+and, as the start scale ``ε = ‖w_0‖ → 0``,
+
+    t_PC/t_BP → log(1 + η|λ_min(H_ℒ)|) / log(1 + η|λ_min(H_F*)|)
+              → |λ_min(H_ℒ)| / |λ_min(H_F*)| = 2|s_xy| / (s_yy + √(s_yy² + 4s_xy²))   (η → 0, λ =
+              1),
+
+which is ``1/φ ≈ 0.618`` for ``y = ±x`` (φ the golden ratio). The ``O(1)`` offsets (the ``log|⟨u,
+v⟩|`` of the random start, rounding to whole steps, the transient of the stable component and the
+cubic terms of the gradients) make the finite-ε ratio converge with error ``O(1/log(1/ε))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["ShallowEscapePrediction", "shallow_escape_prediction"]
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ShallowEscapePrediction:
+    """Origin curvature of ℒ and F* in the one-hidden-unit model and the predicted escape times.
+
+    Attributes
+    ----------
+    s_xy, s_yy : float
+        Uncentred data moments ``⟨xy⟩``, ``⟨y²⟩``.
+    output_precision : float
+        ``λ``.
+    loss_hessian, energy_hessian : ndarray, shape (2, 2)
+        ``H_ℒ(0)`` and ``H_F*(0)`` in the parameter order ``(w_1, w_2)``.
+    loss_min_eigenvalue, energy_min_eigenvalue : float
+        ``λ_min(H_ℒ(0)) = −|s_xy|`` and ``λ_min(H_F*(0))``.
+    loss_escape_direction, energy_escape_direction : ndarray, shape (2,)
+        Unit bottom eigenvectors ``v``.
+    """
+
+    s_xy: float
+    s_yy: float
+    output_precision: float
+    loss_hessian: Array
+    energy_hessian: Array
+    loss_min_eigenvalue: float
+    energy_min_eigenvalue: float
+    loss_escape_direction: Array
+    energy_escape_direction: Array
+
+    @property
+    def eigenvalue_ratio(self) -> float:
+        """``|λ_min(H_ℒ)|/|λ_min(H_F*)|``: predicted ``t_PC/t_BP`` for small steps (flow limit)."""
+        return abs(self.loss_min_eigenvalue) / abs(self.energy_min_eigenvalue)
+
+    def time_ratio(self, step_size: float) -> float:
+        """``log(1 + η|λ_min(H_ℒ)|)/log(1 + η|λ_min(H_F*)|)``: the ``ε → 0`` limit of t_PC/t_BP."""
+        eta = _check_step(step_size)
+        return (np.log1p(eta * abs(self.loss_min_eigenvalue))
+                / np.log1p(eta * abs(self.energy_min_eigenvalue)))
+
+    def escape_steps(self, start: ArrayLike, radius: float, step_size: float
+                     ) -> tuple[float, float]:
+        """Predicted escape times ``(t_BP, t_PC)`` (in steps, real-valued) from ``w_0 = start``.
+
+        ``t = log(ρ/|⟨w_0, v⟩|)/log(1 + η|λ_min|)`` for each Hessian: the number of steps for the
+        unstable component of the linearised dynamics to reach ``ρ``.
+        """
+        w0 = np.asarray(start, dtype=np.float64)
+        if w0.shape != (2,):
+            raise ValueError(f"start must be (w_1, w_2), shape (2,), got {w0.shape}")
+        eta = _check_step(step_size)
+        rho = float(radius)
+        if not rho > 0:
+            raise ValueError(f"radius must be > 0, got {radius!r}")
+        out = []
+        for v, lam in ((self.loss_escape_direction, self.loss_min_eigenvalue),
+                       (self.energy_escape_direction, self.energy_min_eigenvalue)):
+            c = abs(float(v @ w0))
+            if c == 0 or lam >= 0:
+                out.append(np.inf)
+            else:
+                out.append(float(np.log(rho / c) / np.log1p(eta * abs(lam))))
+        return out[0], out[1]
+
+
+def _check_step(step_size: float) -> float:
+    eta = float(step_size)
+    if not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"step_size must be finite and > 0, got {step_size!r}")
+    return eta
+
+
+def _bottom(Hm: Array) -> tuple[float, Array]:
+    w, V = np.linalg.eigh(Hm)
+    return float(w[0]), V[:, 0]
+
+
+def shallow_escape_prediction(x: ArrayLike, y: ArrayLike, *,
+                              output_precision: float = 1.0) -> ShallowEscapePrediction:
+    """Predict the PC/BP saddle-escape ratio of the model ``f(x) = w_2w_1x`` from data moments.
+
+    ``t_PC/t_BP ≈ |λ_min(H_ℒ(0))|/|λ_min(H_F*(0))| = 2|s_xy|/(s_yy + √(s_yy² + 4s_xy²))`` for
+    ``λ = 1`` (theory.md §4.2; Innocenti et al., arXiv:2305.18188, shallow-model theorem; P1
+    Fig. 2); see the module docstring for the general-λ Hessians and the finite-step ratio.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Scalar samples, shape ``(B,)`` or ``(B, 1)``.
+    output_precision : float
+        ``λ > 0`` (papers: 1).
+
+    Returns
+    -------
+    ShallowEscapePrediction
+    """
+    xa = np.asarray(x, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if xa.ndim == 2 and xa.shape[1] == 1:
+        xa = xa[:, 0]
+    if ya.ndim == 2 and ya.shape[1] == 1:
+        ya = ya[:, 0]
+    if xa.ndim != 1 or ya.ndim != 1 or xa.shape != ya.shape or xa.size == 0:
+        raise ValueError(f"x and y must be scalar samples of equal length, shapes (B,) or (B, 1); "
+                         f"got {np.shape(x)} and {np.shape(y)}")
+    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
+        raise ValueError("x and y must be finite")
+    lam = float(output_precision)
+    if not np.isfinite(lam) or lam <= 0:
+        raise ValueError(f"output_precision must be finite and > 0, got {output_precision!r}")
+    s_xy = float(np.mean(xa * ya))
+    s_yy = float(np.mean(ya * ya))
+    if s_xy == 0:
+        raise ValueError("s_xy = ⟨xy⟩ = 0: the origin is not a strict saddle of ℒ (no escape "
+                         "direction at second order), the ratio is undefined")
+    HL = -np.array([[0.0, s_xy], [s_xy, 0.0]])
+    HF = -np.array([[0.0, lam * s_xy], [lam * s_xy, lam * lam * s_yy]])
+    lL, vL = _bottom(HL)
+    lF, vF = _bottom(HF)
+    # closed forms, exact in exact arithmetic (the eigensolver's values agree to round-off)
+    lL = -abs(s_xy)
+    lF = -0.5 * (lam * lam * s_yy + np.sqrt(lam**4 * s_yy**2 + 4 * lam * lam * s_xy**2))
+    return ShallowEscapePrediction(s_xy, s_yy, lam, HL, HF, lL, float(lF), vL, vF)
