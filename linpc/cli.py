@@ -1,5 +1,6 @@
-"""The ``linpc`` command: ``linpc verify``, ``linpc proofs``.
+"""The ``linpc`` command: ``linpc reproduce``, ``linpc verify``, ``linpc proofs``.
 
+``linpc reproduce`` runs the proofs, the theorem checks and every figure and writes a report.
 ``linpc verify`` checks every identity of the theory on a battery of random networks and prints
 one row per identity; the exit status is non-zero if any fails. ``linpc proofs`` runs the sympy
 derivations in ``proofs/`` (needs a source checkout and the ``proofs`` extra).
@@ -26,6 +27,22 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in rows) else 1
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import run_reproduce
+
+    try:
+        summary = run_reproduce(args.out, quick=args.quick, only=args.only, jobs=args.jobs,
+                                seed=args.seed, progress=not args.no_progress, force=args.force)
+    except RuntimeError as exc:
+        print(f"linpc reproduce: {exc}", file=sys.stderr)
+        return 2
+    n_ok = sum(f.passed for f in summary.figures)
+    print(f"{n_ok} of {len(summary.figures)} figures pass; "
+          + "; ".join(f"{k}: {'PASS' if v.passed else 'FAIL'}" for k, v in summary.stages.items())
+          + f"; report: {Path(args.out) / 'report.html'}")
+    return 0 if summary.passed else 1
+
+
 def repo_root() -> Path | None:
     """The source checkout containing this package, if linpc runs from one."""
     root = Path(__file__).resolve().parent.parent
@@ -46,6 +63,17 @@ def _cmd_proofs(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="linpc", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("reproduce", help="proofs, theorem checks and every figure, with a report")
+    r.add_argument("--quick", action="store_true", help="small sizes (about 2 minutes)")
+    r.add_argument("--only", nargs="+", metavar="NAME",
+                   help="only stages/figures whose name contains one of these")
+    r.add_argument("--out", default="results", help="output folder (default: results)")
+    r.add_argument("--jobs", type=int, default=1, help="processes for sweep points")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--force", action="store_true", help="recompute finished figures")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.set_defaults(func=_cmd_reproduce)
 
     v = sub.add_parser("verify", help="check the theory's identities on random networks")
     v.add_argument("--quick", action="store_true", help="a small battery (seconds)")
