@@ -270,13 +270,14 @@ class ActivityHessian:
         ----------
         method : {"auto", "banded", "lanczos", "dense"}
             ``"banded"``: LAPACK ``dsbevx`` on the band (two calls with index selection); exact to
-            backward stability, cost O(n² u). ``"lanczos"``: two-pass plain Lanczos
+            backward stability, cost O(n² u). ``"lanczos"``: plain Lanczos
             (:func:`_lanczos_top_vector`) on ``H_z`` for ``λ_max`` and on ``H_z⁻¹`` (solves with
             the block Cholesky factor) for ``λ_min``, each reported as the Rayleigh quotient of the
-            Ritz vector with its true residual; cost O(Σ n_l³) plus O(Σ n_l²) per iteration, memory
-            O(n), for large networks. ``"dense"``: ``scipy.linalg.eigh`` with
-            index selection, small matrices only (reference). ``"auto"`` picks ``"banded"`` when
-            ``n² u`` is below :data:`BANDED_EIGEN_WORK_LIMIT`, else ``"lanczos"``.
+            Ritz vector with its true residual; cost O(Σ n_l³) plus O(Σ n_l²) per iteration,
+            memory O(n) beyond :data:`LANCZOS_BASIS_BYTES`, for large networks. ``"dense"``:
+            ``scipy.linalg.eigh`` with index selection, small matrices only (reference).
+            ``"auto"`` picks ``"banded"`` when ``n² u`` is below :data:`BANDED_EIGEN_WORK_LIMIT`,
+            else ``"lanczos"``.
         tol : float
             Relative tolerance of the Lanczos iteration: it stops when the residual estimate of
             the extreme Ritz pair is at most ``tol·|θ|``.
@@ -336,6 +337,8 @@ class ActivityHessian:
 
 #: Cap on the Lanczos steps of one extreme eigenvalue (each pass).
 LANCZOS_MAX_STEPS = 20_000
+#: Memory for keeping the Lanczos vectors (one pass); beyond it they are regenerated (two passes).
+LANCZOS_BASIS_BYTES = 64 * 1024**2
 #: Widest equal hidden layers for which :func:`_stacked_matvec` stacks a copy of the weights; above
 #: it the per-layer BLAS calls are large and their Python overhead is negligible.
 STACKED_MATVEC_MAX_WIDTH = 256
@@ -387,19 +390,21 @@ def _stacked_matvec(net: LinearPCN):
 
 
 def _lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
-                        check_every: int = 10) -> Array:
+                        check_every: int = 10,
+                        basis_bytes: float = LANCZOS_BASIS_BYTES) -> Array:
     """Unit vector approximating the top eigenvector of a symmetric operator (plain Lanczos).
 
     Pass 1 runs the three-term Lanczos recurrence from ``v0`` without reorthogonalisation (memory
     O(n); the loss of orthogonality creates spurious copies of converged Ritz values but does not
     prevent or falsify the convergence of the extreme one: Paige 1980, Lin. Alg. Appl. 34) and
     stops when the residual estimate ``β_k |s_k|`` of the top Ritz pair of ``T_k`` is at most
-    ``tol·|θ|`` (ARPACK's criterion), or on breakdown (an invariant subspace). Pass 2 regenerates
-    the same Lanczos vectors from the stored coefficients and accumulates the Ritz vector
-    ``y = Q_k s``. The caller evaluates the true residual ``‖A y − θ y‖`` of ``y``, so no error
-    bound rests on the estimate. Compared with ARPACK's implicitly restarted Lanczos this needs
-    about half the products for clustered spectra (no restarts) and no O(n·ncv)
-    reorthogonalisation per step, at the price of a second pass.
+    ``tol·|θ|`` (ARPACK's criterion), or on breakdown (an invariant subspace). The Ritz vector
+    ``y = Q_k s`` is accumulated from the Lanczos vectors kept in memory while they fit in
+    ``basis_bytes``; beyond that a second pass regenerates them from the stored coefficients
+    (same arithmetic, memory O(n)). The caller evaluates the true residual ``‖A y − θ y‖`` of
+    ``y``, so no error bound rests on the estimate. Compared with ARPACK's implicitly restarted
+    Lanczos this needs about half the products for the clustered top of the spectrum of deep
+    networks (no restarts) and no O(n·ncv) reorthogonalisation per step.
     """
     n = v0.size
     q = v0 / np.linalg.norm(v0)
@@ -409,6 +414,7 @@ def _lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
     beta = 0.0
     anorm = 0.0
     s = np.ones(1)
+    basis: list[Array] | None = [q]
     for j in range(max_steps):
         w = matvec(q)
         if j:
@@ -431,8 +437,17 @@ def _lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
             if breakdown or beta * abs(s[-1]) <= tol * abs(theta) or k == max_steps:
                 break
         q_prev, q = q, w / beta
-    # pass 2: the same recurrence with the stored coefficients, accumulating y = Σ_j s_j q_j
+        if basis is not None:
+            basis.append(q)
+            if len(basis) * n * 8 > basis_bytes:
+                basis = None
     k = s.size
+    if basis is not None:
+        y = s[0] * basis[0]
+        for j in range(1, k):
+            y += s[j] * basis[j]
+        return y / np.linalg.norm(y)
+    # pass 2: the same recurrence with the stored coefficients, accumulating y = Σ_j s_j q_j
     q = v0 / np.linalg.norm(v0)
     q_prev = np.zeros(n)
     y = s[0] * q

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .figure_support import FigureContext, FigureResult, run_figure, write_json_atomic
 
-__all__ = ["discover_figures", "run_reproduce", "ReproduceSummary", "write_report"]
+__all__ = ["ReproduceSummary", "discover_figures", "run_reproduce", "write_report"]
 
 
 def repo_root() -> Path | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["use_style", "save_figure", "STYLE", "COLORS", "new_figure"]
+__all__ = ["COLORS", "STYLE", "new_figure", "save_figure", "use_style"]
 
 STYLE = str(Path(__file__).with_name("linpc.mplstyle"))
 #: Colours of the style's cycle, by role, so that BP and PC look the same in every figure.
