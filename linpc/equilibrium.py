@@ -133,6 +133,7 @@ def solve_equilibrium(
     method: Method = "cholesky",
     rtol: float = DEFAULT_RTOL,
     hessian: ActivityHessian | None = None,
+    check_condition: bool = True,
 ) -> Equilibrium:
     """Exact inference equilibrium ``z* = argmin_z F`` for every sample of a batch.
 
@@ -151,6 +152,9 @@ def solve_equilibrium(
         when ``κ · eps > rtol``.
     hessian : ActivityHessian, optional
         A precomputed ``H_z`` of ``net`` whose cached factor is reused.
+    check_condition : bool
+        Estimate the condition number and warn when ``rtol`` is unattainable (default). Training
+        loops that have checked it once may pass ``False`` to skip the estimate (a few solves).
 
     Returns
     -------
@@ -166,8 +170,10 @@ def solve_equilibrium(
     method = _resolve(net, method)
     if method == "gaussian":
         acts, errs, r, delta, _, S = gaussian_conditioning(net, xa, ya)
-        kappa = _spd_condition(S)
-        warn_if_ill_conditioned(kappa, rtol, "the rescaling S")
+        kappa = None
+        if check_condition:
+            kappa = _spd_condition(S)
+            warn_if_ill_conditioned(kappa, rtol, "the rescaling S")
         energies = 0.5 * np.sum(r * delta, axis=1)
         return Equilibrium(acts, errs, r, delta, energies, method, kappa)
 
@@ -178,8 +184,9 @@ def solve_equilibrium(
     kappa = None
     if method == "cholesky":
         Z = Hz.factor().solve(b.T).T
-        kappa = 1.0 / Hz.rcond_estimate()
-        warn_if_ill_conditioned(kappa, rtol, "the activity Hessian H_z")
+        if check_condition:
+            kappa = 1.0 / Hz.rcond_estimate()
+            warn_if_ill_conditioned(kappa, rtol, "the activity Hessian H_z")
     else:
         Z = Hz.solve(b.T, method="banded").T
     zs = net.split_activities(Z)
@@ -289,6 +296,7 @@ def equilibrated_energy_gradient(
     method: Method = "auto",
     rtol: float = DEFAULT_RTOL,
     equilibrium: Equilibrium | None = None,
+    check_condition: bool = True,
 ) -> ParameterArrays:
     """Gradient of ``F*`` w.r.t. the raw weights and biases: the PC update at equilibrium.
 
@@ -302,7 +310,9 @@ def equilibrated_energy_gradient(
     ----------
     equilibrium : Equilibrium, optional
         A precomputed equilibrium of the same batch.
+    check_condition : bool
+        Passed to :func:`solve_equilibrium`.
     """
     eq = equilibrium if equilibrium is not None else solve_equilibrium(
-        net, x, y, method=method, rtol=rtol)
+        net, x, y, method=method, rtol=rtol, check_condition=check_condition)
     return energy_parameter_gradient(net, eq.activities, x, y)

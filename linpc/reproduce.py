@@ -144,6 +144,7 @@ def run_reproduce(
     progress: bool = True,
     force: bool = False,
     log=print,
+    root: str | os.PathLike | None = None,
 ) -> ReproduceSummary:
     """Run proofs, verify and the figures; write ``<out>/report.html``; return the summary.
 
@@ -160,10 +161,15 @@ def run_reproduce(
         Processes for sweep points.
     force : bool
         Ignore finished records and recompute (the sweep cache is still used).
+    log : callable
+        Receives one progress line per stage/figure (default ``print``).
+    root : path, optional
+        Source checkout holding ``figures/`` and ``proofs/`` (default: the one this package runs
+        from).
     """
     from . import __version__
 
-    root = repo_root()
+    root = repo_root() if root is None else Path(root)
     if root is None:
         raise RuntimeError("linpc reproduce needs a source checkout (figures/ and proofs/ are not "
                            "installed with the package): clone the repository and run "

@@ -1,0 +1,169 @@
+"""Spectra of the parameter Hessians of ``F*`` and ``ℒ``: extreme eigenvalues, inertia, accuracy.
+
+Two methods:
+
+* ``"dense"`` — assemble the Hessian (:meth:`~linpc.hessians.ParameterHessian.to_dense`) and
+  call LAPACK's symmetric eigensolver (``numpy.linalg.eigvalsh``). All eigenvalues; the numbers
+  of negative, zero and positive eigenvalues are counted with an explicit zero tolerance
+  (default: :func:`~linpc.hessians.hessian_roundoff_tolerance` of the assembly plus the
+  eigensolver's Weyl bound :func:`~linpc.tolerances.eigenvalue_tolerance`). Small networks only.
+* ``"lanczos"`` — ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``) on the
+  matrix-free operator, once for the smallest algebraic (``which="SA"``) and once for the largest
+  (``"LA"``) eigenvalue. The accuracy reported is the Ritz residual norm ``‖Av − θv‖`` of the
+  returned unit vector: some eigenvalue of ``A`` lies within that distance of ``θ``
+  (Parlett, *The Symmetric Eigenvalue Problem*, Thm 4.5.1), which is a bound on the distance to
+  *an* eigenvalue, not necessarily the extreme one (Lanczos converges to the extremes in
+  practice). **Inertia (eigenvalue counts) is available only with the dense method**: Krylov
+  methods do not resolve multiplicities, and the Hessians at saddles have eigenvalues of
+  multiplicity ``N`` (theory.md §3.2).
+
+References
+----------
+P1 (Innocenti et al., NeurIPS 2024, arXiv:2408.11979): Hessian spectra at saddles, Figs. 3–4,
+8–10; theory.md §3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+from .hessians import DENSE_HESSIAN_BYTES_LIMIT, ParameterHessian
+from .tolerances import eigenvalue_tolerance
+
+__all__ = ["DENSE_SPECTRUM_LIMIT", "HessianSpectrum", "count_inertia", "hessian_spectrum"]
+
+Array = NDArray[np.float64]
+
+#: ``method="auto"`` uses the dense eigensolver up to this many parameters, Lanczos above.
+DENSE_SPECTRUM_LIMIT = 3000
+
+
+@dataclass(frozen=True)
+class HessianSpectrum:
+    """Spectrum of a parameter Hessian with the accuracy achieved.
+
+    Attributes
+    ----------
+    lambda_min, lambda_max : float
+        Smallest and largest eigenvalue.
+    error_min, error_max : float
+        Absolute accuracy: dense — the round-off bound (assembly + eigensolver); Lanczos — the
+        Ritz residual norm of the returned eigenpair.
+    zero_tolerance : float
+        Eigenvalues with ``|λ| ≤ zero_tolerance`` are counted as zero.
+    n_negative, n_zero, n_positive : int or None
+        Inertia (dense method only; ``None`` for Lanczos).
+    eigenvalues : ndarray or None
+        All eigenvalues, ascending (dense only).
+    method : str
+        ``"dense"`` or ``"lanczos"``.
+    objective : str
+        ``"energy"`` (``∇²F*``), ``"mse"`` (``∇²ℒ``) or ``""`` for a plain matrix.
+    """
+
+    lambda_min: float
+    lambda_max: float
+    error_min: float
+    error_max: float
+    zero_tolerance: float
+    n_negative: int | None
+    n_zero: int | None
+    n_positive: int | None
+    eigenvalues: Array | None
+    method: str
+    objective: str
+
+
+def count_inertia(eigenvalues: Array, zero_tolerance: float) -> tuple[int, int, int]:
+    """``(#λ < −tol, #|λ| ≤ tol, #λ > tol)`` for a list of eigenvalues."""
+    w = np.asarray(eigenvalues, dtype=np.float64)
+    neg = int(np.sum(w < -zero_tolerance))
+    pos = int(np.sum(w > zero_tolerance))
+    return neg, int(w.size - neg - pos), pos
+
+
+def hessian_spectrum(
+    hessian: ParameterHessian | Array,
+    *,
+    method: Literal["auto", "dense", "lanczos"] = "auto",
+    zero_tolerance: float | None = None,
+    tol: float = 1e-10,
+    ncv: int | None = None,
+    maxiter: int | None = None,
+) -> HessianSpectrum:
+    """Extreme eigenvalues (and, dense, the inertia) of a Hessian of ``F*`` or ``ℒ``.
+
+    Parameters
+    ----------
+    hessian : ParameterHessian or ndarray
+        A matrix-free Hessian (:func:`~linpc.equilibrated_energy_hessian` with
+        ``matrix_free=True``, or :func:`~linpc.mse_hessian`) or a dense symmetric array.
+    method : {"auto", "dense", "lanczos"}
+        ``"auto"``: dense up to :data:`DENSE_SPECTRUM_LIMIT` parameters (and always for an
+        array), else Lanczos.
+    zero_tolerance : float, optional
+        Threshold below which ``|λ|`` counts as zero. Default: the assembly round-off bound of the
+        operator (:meth:`~linpc.hessians.ParameterHessian.roundoff_tolerance`) plus
+        ``eigenvalue_tolerance(P, ‖A‖₂)``; for a plain array only the latter.
+    tol : float
+        Relative tolerance of ARPACK (Lanczos).
+    ncv : int, optional
+        Number of Lanczos vectors (default ``min(P − 1, 40)``).
+    maxiter : int, optional
+        ARPACK restarts limit.
+
+    Returns
+    -------
+    HessianSpectrum
+    """
+    is_op = isinstance(hessian, ParameterHessian)
+    objective = hessian.objective if is_op else ""
+    P = hessian.shape[0]
+    if hessian.shape != (P, P):
+        raise ValueError(f"a Hessian must be square, got shape {hessian.shape}")
+    if method == "auto":
+        method = "dense" if (not is_op or P <= DENSE_SPECTRUM_LIMIT) else "lanczos"
+    if method == "dense":
+        if is_op:
+            if P * P * 8 * 3 > DENSE_HESSIAN_BYTES_LIMIT:
+                raise MemoryError(f"P = {P} parameters is too large for the dense method; use "
+                                  "method='lanczos'")
+            A = hessian.to_dense()
+            assembly = hessian.roundoff_tolerance()
+        else:
+            A = np.asarray(hessian, dtype=np.float64)
+            assembly = 0.0
+        w = np.linalg.eigvalsh(A)
+        norm2 = float(max(abs(w[0]), abs(w[-1])))
+        err = assembly + eigenvalue_tolerance(P, norm2)
+        zt = err if zero_tolerance is None else float(zero_tolerance)
+        neg, zero, pos = count_inertia(w, zt)
+        return HessianSpectrum(float(w[0]), float(w[-1]), err, err, zt, neg, zero, pos, w,
+                               "dense", objective)
+    if method != "lanczos":
+        raise ValueError(f"method must be 'auto', 'dense' or 'lanczos', got {method!r}")
+    if P < 3:
+        return hessian_spectrum(hessian, method="dense", zero_tolerance=zero_tolerance)
+    op: LinearOperator = hessian if is_op else LinearOperator(
+        (P, P), matvec=lambda v: hessian @ v, dtype=np.float64)
+    v0 = np.random.default_rng(12345).standard_normal(P)   # fixed start: reproducible results
+    k_ncv = min(P - 1, 40) if ncv is None else int(ncv)
+    out = []
+    for which in ("SA", "LA"):
+        _theta, vec = eigsh(op, k=1, which=which, tol=tol, v0=v0, ncv=k_ncv, maxiter=maxiter)
+        v = vec[:, 0] / np.linalg.norm(vec[:, 0])
+        Av = op @ v
+        th = float(v @ Av)
+        out.append((th, float(np.linalg.norm(Av - th * v))))
+    (lo, elo), (hi, ehi) = out
+    if zero_tolerance is not None:
+        zt = float(zero_tolerance)
+    else:
+        zt = (hessian.roundoff_tolerance() if is_op else 0.0) + eigenvalue_tolerance(
+            P, max(abs(lo), abs(hi)))
+    return HessianSpectrum(lo, hi, elo, ehi, zt, None, None, None, None, "lanczos", objective)
