@@ -70,6 +70,13 @@ from .expansions import (
     origin_flatness_orders,
     rescaling_series_matrix,
 )
+from .forward_scale import (
+    ForwardNormSample,
+    expected_forward_norms,
+    layer_gains,
+    mupc_forward_norms,
+    sample_forward_norms,
+)
 from .gaussian import cross_covariances, output_covariance, sample_gaussian_model
 from .hessian_spectrum import HessianSpectrum, hessian_spectrum
 from .hessians import (
@@ -99,6 +106,12 @@ from .inference_interpolation import (
     inference_interpolation,
     weak_precision_gaps,
 )
+from .inference_speed import (
+    InferenceSpeed,
+    exact_steps_to_tolerance,
+    inference_speed,
+    spectral_gradient_norms,
+)
 from .jpc_compat import (
     compute_linear_activity_hessian,
     compute_linear_activity_solution,
@@ -107,6 +120,13 @@ from .jpc_compat import (
     linear_equilib_energy,
 )
 from .loss import mse_gradient, mse_loss
+from .mupc_limits import (
+    Agreement,
+    expected_rescaling,
+    mupc_expected_rescaling,
+    pc_bp_agreement,
+    sample_rescalings,
+)
 from .network import LinearPCN
 from .parameterisation import PARAM_TYPES, init_weights, layer_scalings
 from .parameters import ParameterArrays, flatten_parameters, with_flat_parameters
@@ -135,15 +155,36 @@ from .saddles import (
     zero_rank_curvature_bound,
     zero_rank_point,
 )
+from .scalings import (
+    activity_decay_sensitivity,
+    init_network,
+    init_variances,
+    limits_output_precision,
+    one_hidden_layer_decay_equilibrium,
+)
 from .shallow_escape import ShallowEscapePrediction, shallow_escape_prediction
+from .spectrum import (
+    CONDITIONING_SETTINGS,
+    activity_hessian_condition_number,
+    activity_hessian_extreme_eigenvalues,
+    activity_hessian_part_eigenvalues,
+    conditioning_table,
+    small_branch_bound,
+    small_branch_deviation,
+    tridiagonal_limit_condition_number,
+    tridiagonal_limit_spectrum,
+)
+from .sweeps import Grid, SweepCacheWarning, SweepResult, run_sweep
 from .trust_region import TrustRegionResult, solve_trust_region_subproblem
 
 __all__ = [
+    "CONDITIONING_SETTINGS",
     "GOLDEN_RATIO",
     "MNIST1D_SHAPE",
     "MNIST_SHAPE",
     "PARAM_TYPES",
     "ActivityHessian",
+    "Agreement",
     "BlockCholesky",
     "CriticalPointClassification",
     "EquilibratedEnergyHessian",
@@ -151,10 +192,13 @@ __all__ = [
     "EscapeTimeFit",
     "ExtremeEigenvalues",
     "FlatnessOrders",
+    "ForwardNormSample",
+    "Grid",
     "HessianSpectrum",
     "IllConditionedWarning",
     "InferenceInterpolation",
     "InferenceResult",
+    "InferenceSpeed",
     "LinearPCN",
     "MSEHessian",
     "MatrixCompletionRun",
@@ -168,13 +212,19 @@ __all__ = [
     "PredictedSpectrum",
     "SecondMoments",
     "ShallowEscapePrediction",
+    "SweepCacheWarning",
+    "SweepResult",
     "TaylorExpansion",
     "Trajectory",
     "TrustRegionResult",
     "WeakPrecisionGaps",
     "WeightGradientDecomposition",
     "__version__",
+    "activity_decay_sensitivity",
     "activity_hessian",
+    "activity_hessian_condition_number",
+    "activity_hessian_extreme_eigenvalues",
+    "activity_hessian_part_eigenvalues",
     "activity_rhs",
     "block_cholesky",
     "classify_critical_point",
@@ -182,6 +232,7 @@ __all__ = [
     "compute_linear_activity_solution",
     "compute_linear_equilib_energy_grads",
     "compute_linear_equilib_rescaling",
+    "conditioning_table",
     "contraction_factor",
     "cross_covariances",
     "directional_taylor_coefficients",
@@ -197,6 +248,9 @@ __all__ = [
     "escape_step",
     "escape_time_ratio",
     "euler_inference",
+    "exact_steps_to_tolerance",
+    "expected_forward_norms",
+    "expected_rescaling",
     "flatness_order",
     "flatness_orders",
     "flatten_parameters",
@@ -207,11 +261,16 @@ __all__ = [
     "hessian_roundoff_tolerance",
     "hessian_spectrum",
     "inference_interpolation",
+    "inference_speed",
+    "init_network",
+    "init_variances",
     "init_weights",
     "last_layer_correction",
     "last_layer_gram",
     "layer_energies",
+    "layer_gains",
     "layer_scalings",
+    "limits_output_precision",
     "linear_equilib_energy",
     "linear_teacher",
     "masked_mse",
@@ -222,7 +281,10 @@ __all__ = [
     "mse_hvp",
     "mse_loss",
     "mse_loss_hessian",
+    "mupc_expected_rescaling",
+    "mupc_forward_norms",
     "neumann_series",
+    "one_hidden_layer_decay_equilibrium",
     "one_hot_classes",
     "one_unit_curvature_ratio",
     "optimal_step_size",
@@ -233,24 +295,33 @@ __all__ = [
     "origin_spectra",
     "other_saddle",
     "output_covariance",
+    "pc_bp_agreement",
     "pc_euler_gradient",
     "pc_trust_region_step",
     "pc_trust_region_subproblem",
     "prediction_errors",
     "rescaling_series_matrix",
     "run_matrix_completion",
+    "run_sweep",
     "run_toy",
+    "sample_forward_norms",
     "sample_gaussian_model",
+    "sample_rescalings",
     "second_derivative_tolerance",
     "second_moments",
     "shallow_escape_prediction",
+    "small_branch_bound",
+    "small_branch_deviation",
     "solve_equilibrium",
     "solve_trust_region_subproblem",
+    "spectral_gradient_norms",
     "steps_to_tolerance",
     "toy_gaussian",
     "toy_gaussian_sampler",
     "toy_network",
     "train",
+    "tridiagonal_limit_condition_number",
+    "tridiagonal_limit_spectrum",
     "weak_precision_gaps",
     "weight_gradient_decomposition",
     "with_flat_parameters",
