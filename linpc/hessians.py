@@ -56,6 +56,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from .activity import ActivityHessian
 from .equilibrium import DEFAULT_RTOL, Equilibrium, solve_equilibrium
+from .jpc_compat import network_from_jpc_keywords
 from .network import LinearPCN
 from .parameters import ParameterArrays
 from .tolerances import EPS, SAFETY
@@ -550,12 +551,6 @@ def mse_hvp(net: LinearPCN, x: ArrayLike, y: ArrayLike,
 # ---------------------------------------------------------------------------------------------
 # jpc-style functions of (Ws, x, y)
 # ---------------------------------------------------------------------------------------------
-def _jpc_net(Ws, *, param_type, scalings, use_skips, gamma, output_energy_scaling, biases):
-    return LinearPCN(Ws, biases=biases, param_type=param_type, scalings=scalings,
-                     use_skips=use_skips, gamma=gamma,
-                     output_energy_scaling=output_energy_scaling)
-
-
 def equilib_energy_hessian(
     Ws: Sequence[ArrayLike],
     x: ArrayLike,
@@ -592,8 +587,9 @@ def equilib_energy_hessian(
     -------
     ndarray of shape (P, P), or EquilibratedEnergyHessian
     """
-    net = _jpc_net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips,
-                   gamma=gamma, output_energy_scaling=output_energy_scaling, biases=biases)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling, biases=biases)
     return equilibrated_energy_hessian(net, x, y, matrix_free=matrix_free)
 
 
@@ -617,6 +613,7 @@ def mse_loss_hessian(
     symmetry and does not affect ``ℒ``); ``mean_over_outputs=True`` gives the Hessian of ``ℒ/d_y``,
     the convention of P1's Hessian notebooks (theory.md §0).
     """
-    net = _jpc_net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips,
-                   gamma=gamma, output_energy_scaling=output_energy_scaling, biases=biases)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling, biases=biases)
     return mse_hessian(net, x, y, matrix_free=matrix_free, mean_over_outputs=mean_over_outputs)

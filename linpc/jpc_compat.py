@@ -51,10 +51,22 @@ __all__ = [
 Array = NDArray[np.float64]
 
 
-def _net(Ws, *, param_type, scalings, use_skips, gamma, output_energy_scaling, biases=None):
+def network_from_jpc_keywords(
+    Ws: Sequence[ArrayLike],
+    *,
+    param_type: str = "sp",
+    scalings: Sequence[float] | None = None,
+    use_skips: bool = False,
+    gamma: float | None = None,
+    output_energy_scaling: float | None = None,
+    biases: Sequence[ArrayLike | None] | None = None,
+    activity_decay: float = 0.0,
+) -> LinearPCN:
+    """The :class:`~linpc.LinearPCN` that jpc's keywords describe (shared by every jpc-style
+    function of linpc, so the keywords mean the same everywhere)."""
     return LinearPCN(Ws, biases=biases, param_type=param_type, scalings=scalings,
                      use_skips=use_skips, gamma=gamma,
-                     output_energy_scaling=output_energy_scaling)
+                     output_energy_scaling=output_energy_scaling, activity_decay=activity_decay)
 
 
 def linear_equilib_energy(
@@ -93,8 +105,9 @@ def linear_equilib_energy(
     float, or (float, ndarray)
         ``F*`` (batch mean), and ``S`` of shape ``(d_y, d_y)`` if requested.
     """
-    net = _net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,
-               output_energy_scaling=output_energy_scaling, biases=biases)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling, biases=biases)
     F = equilibrated_energy(net, x, y, method="gaussian")
     if return_rescaling:
         return F, equilibrium_rescaling(net, method="gaussian")
@@ -116,8 +129,9 @@ def compute_linear_equilib_rescaling(
     ----------
     .. [1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1; theory.md §2.1.
     """
-    net = _net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,
-               output_energy_scaling=output_energy_scaling)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling)
     return equilibrium_rescaling(net, method="gaussian")
 
 
@@ -139,8 +153,9 @@ def compute_linear_activity_hessian(
     ``diag``/``off_diag`` keep only those parts (jpc's switches). For large networks use
     :class:`linpc.ActivityHessian` (banded/block views, factorisation, spectrum) instead.
     """
-    net = _net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,
-               output_energy_scaling=output_energy_scaling)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling)
     return ActivityHessian(net).to_dense(diag=diag, off_diag=off_diag)
 
 
@@ -161,8 +176,9 @@ def compute_linear_activity_solution(
     Solved with one block Cholesky factorisation of ``H_z`` for the whole batch (no inverse and no
     ridge term, unlike jpc's ``inv(A + εI)``).
     """
-    net = _net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,
-               output_energy_scaling=output_energy_scaling, biases=biases)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling, biases=biases)
     return solve_equilibrium(net, x, y, method="cholesky").activities
 
 
@@ -183,6 +199,7 @@ def compute_linear_equilib_energy_grads(
     gradient
     at the inference equilibrium; theory.md §2.5 item 5).
     """
-    net = _net(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,
-               output_energy_scaling=output_energy_scaling)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling)
     return list(equilibrated_energy_gradient(net, x, y, method="gaussian").weights)

@@ -47,6 +47,7 @@ import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
 from .activity import BANDED_EIGEN_WORK_LIMIT, ActivityHessian, ExtremeEigenvalues
+from .jpc_compat import network_from_jpc_keywords
 from .network import LinearPCN
 from .scalings import init_network
 
@@ -74,13 +75,6 @@ Method = Literal["auto", "banded", "lanczos", "dense"]
 
 
 # ------------------------------------------------------------------------- jpc-style entry points
-def _network(Ws, *, param_type, scalings, use_skips, gamma, output_energy_scaling,
-             activity_decay) -> LinearPCN:
-    return LinearPCN(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips,
-                     gamma=gamma, output_energy_scaling=output_energy_scaling,
-                     activity_decay=activity_decay)
-
-
 def activity_hessian_extreme_eigenvalues(
     Ws: Sequence[ArrayLike],
     *,
@@ -118,9 +112,10 @@ def activity_hessian_extreme_eigenvalues(
         ``(λ_min, λ_max)``. For the accuracy achieved use
         ``linpc.ActivityHessian(net).extreme_eigenvalues()``, which also returns error bounds.
     """
-    net = _network(Ws, param_type=param_type, scalings=scalings, use_skips=use_skips,
-                   gamma=gamma, output_energy_scaling=output_energy_scaling,
-                   activity_decay=activity_decay)
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling,
+                                    activity_decay=activity_decay)
     ev = ActivityHessian(net).extreme_eigenvalues(method=method, tol=tol)
     return float(ev.lambda_min), float(ev.lambda_max)
 
