@@ -606,11 +606,12 @@ def _check_weak_precision(ctx: CaseContext) -> list[Comparison]:
 # ---------------------------------------------------------------------------------------------
 # battery and runner
 # ---------------------------------------------------------------------------------------------
-def battery(*, quick: bool, seed: int = 0) -> list[NetworkSpec]:
+def battery(*, quick: bool, seed: int = 0, n_random: int | None = None) -> list[NetworkSpec]:
     """The random networks of a run: fixed anchors covering the extremes, plus random draws.
 
     Covers 1 to 64 hidden layers, unequal widths, every parameterisation, skips, λ ≠ 1, per-layer
-    precisions, biases and batch sizes 1 to 256.
+    precisions, biases and batch sizes 1 to 256. ``n_random`` random draws follow the eight anchors
+    (default 4 quick, 120 full).
     """
     anchors = [
         NetworkSpec((3, 5, 2), "sp", batch=1, seed=seed + 1),
@@ -629,7 +630,8 @@ def battery(*, quick: bool, seed: int = 0) -> list[NetworkSpec]:
                     batch=3, seed=seed + 8),
     ]
     rng = np.random.default_rng(seed)
-    n_random = 4 if quick else 120
+    if n_random is None:
+        n_random = 4 if quick else 120
     specs = list(anchors)
     for i in range(n_random):
         big = (not quick) and i % 10 == 0
@@ -662,7 +664,7 @@ class Row:
 
 
 def run_verify(*, quick: bool = False, seed: int = 0, progress: bool = True,
-               only: Iterable[str] | None = None) -> list[Row]:
+               only: Iterable[str] | None = None, n_random: int | None = None) -> list[Row]:
     """Run every registered identity on the battery; return one :class:`Row` per identity."""
     import warnings
 
@@ -672,7 +674,7 @@ def run_verify(*, quick: bool = False, seed: int = 0, progress: bool = True,
     _load_extra_identities()
     keys = [k for k in IDENTITIES if only is None or k in set(only)]
     rows = {k: Row(IDENTITIES[k]) for k in keys}
-    specs = battery(quick=quick, seed=seed)
+    specs = battery(quick=quick, seed=seed, n_random=n_random)
     with progress_bar(total=len(specs), desc="verify", enabled=progress) as bar:
         for spec in specs:
             ctx = CaseContext(build_case(spec))
