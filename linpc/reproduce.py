@@ -367,10 +367,13 @@ def _write_markdown(summary: ReproduceSummary) -> Path:
              f"{'quick' if summary.quick else 'full'} run; overall "
              f"{'PASS' if summary.passed else 'FAIL'}", "",
              "| figure | source | checks | status |", "|---|---|---|---|"]
+    def cell(text: str) -> str:
+        return " ".join(str(text).split()).replace("|", "\\|")
+
     for f in summary.figures:
         checks = "; ".join(f"{c.name}: {c.value:.3g} ≤ {c.tolerance:.3g}" for c in f.checks)
-        lines.append(f"| {f.spec.name} | {f.spec.source} | {checks or f.error or ''} | "
-                     f"{'PASS' if f.passed else 'FAIL'} |")
+        lines.append(f"| {cell(f.spec.name)} | {cell(f.spec.source)} | "
+                     f"{cell(checks or f.error or '')} | {'PASS' if f.passed else 'FAIL'} |")
     for name, st in summary.stages.items():
         lines.append("")
         lines.append(f"{name}: {'PASS' if st.passed else 'FAIL'} ({st.seconds:.1f} s)")

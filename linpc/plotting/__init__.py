@@ -46,9 +46,13 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("pdf", "png")) 
     written to a temporary name and moved into place, so an interrupted run leaves no truncated
     figure.
     """
+    import logging
     import os
 
     import matplotlib.pyplot as plt
+
+    # fontTools (PDF font subsetting) warns about the fixed (zero) timestamps: harmless noise
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
 
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
