@@ -129,10 +129,11 @@ def inference_interpolation(
     ``t_{k+1}`` with :func:`scipy.sparse.linalg.expm_multiply` on the sparse block-tridiagonal
     ``H_z`` (``method="expm"``: no dense matrix, cost ``∝ max t·‖H_z‖₁`` matrix-vector products);
     ``"auto"`` uses ``"eigh"`` up to :data:`EIGH_MAX_ACTIVITIES` activities. ``t = inf`` gives
-    ``z*``. Euler (``step_size=η``): ``z_T − z* = (I − ηH_z)^T(ẑ − z*)`` by repeated
-    matrix-free products with ``H_z`` (this is exactly the iterate of ``z ← z − η∇_zF``, per
-    sample). Then the PC gradient ``∂F_B/∂θ`` at ``z(t)`` (:func:`linpc.energy_parameter_gradient`).
-    Theory.md §4.2 (interpolation along inference); P2.
+    ``z*``. Euler (``step_size=η``): ``z_T − z* = (I − ηH_z)^T(ẑ − z*)``, the iterate of
+    ``z ← z − η∇_zF`` per sample, as ``V(I − ηΛ)^TVᵀ`` with the same eigendecomposition
+    (``"eigh"``) or by ``T`` matrix-free products with ``H_z`` (``"expm"`` route, large
+    networks). Then the PC gradient ``∂F_B/∂θ`` at ``z(t)``
+    (:func:`linpc.energy_parameter_gradient`). Theory.md §4.2 (interpolation along inference); P2.
 
     Parameters
     ----------
@@ -145,7 +146,8 @@ def inference_interpolation(
     step_size : float, optional
         Euler step ``η > 0``; a step ``≥ 2/λ_max(H_z)`` diverges (not checked here).
     method : {"auto", "eigh", "expm"}
-        Route for the gradient flow (ignored for Euler).
+        ``"eigh"``: one dense eigendecomposition for all times (flow and Euler); ``"expm"``:
+        matrix-free (``expm_multiply`` for the flow, repeated products for Euler).
 
     Returns
     -------
@@ -173,11 +175,15 @@ def inference_interpolation(
         raise ValueError(f"method must be 'auto', 'eigh' or 'expm', got {method!r}")
     if method == "auto":
         method = "eigh" if net.n_activities <= EIGH_MAX_ACTIVITIES else "expm"
-    if step_size is None and method == "eigh":
+    if method == "eigh":
+        # one eigendecomposition serves every time: e^{−tλ} (flow) or (1 − ηλ)^T (Euler)
         lam, V = np.linalg.eigh(Hz.to_dense())
         C = V.T @ D0
         for k in range(t.size):
-            Ds[k] = 0.0 if np.isinf(t[k]) else V @ (np.exp(-t[k] * lam)[:, None] * C)
+            if step_size is None:
+                Ds[k] = 0.0 if np.isinf(t[k]) else V @ (np.exp(-t[k] * lam)[:, None] * C)
+            else:
+                Ds[k] = V @ (((1.0 - eta * lam) ** int(t[k]))[:, None] * C)
     elif step_size is None:
         from scipy.sparse.linalg import expm_multiply
 
