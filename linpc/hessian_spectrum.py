@@ -8,8 +8,13 @@ Two methods:
   (default: :func:`~linpc.hessians.hessian_roundoff_tolerance` of the assembly plus the
   eigensolver's Weyl bound :func:`~linpc.tolerances.eigenvalue_tolerance`). Small networks only.
 * ``"lanczos"`` — ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``) on the
-  matrix-free operator, once for the smallest algebraic (``which="SA"``) and once for the largest
-  (``"LA"``) eigenvalue. The accuracy reported is the Ritz residual norm ``‖Av − θv‖`` of the
+  matrix-free operator: once for the spectral radius ``ρ`` (``which="LM"``), then for the smallest
+  and largest algebraic eigenvalues of the *shifted* operator ``A + σI``, ``σ = 1.5ρ`` (positive
+  definite). The shift matters at saddles: ARPACK projects its start vector onto the range of the
+  operator, so for a singular Hessian whose nonzero eigenvalues are all negative (the origin of
+  ``F*`` for H ≥ 2) the unshifted ``"LA"`` run misses the eigenvalue 0 of the null space and
+  returns a negative "λ_max". An identically zero operator is detected and reported as such.
+  The accuracy reported is the Ritz residual norm ``‖Av − θv‖`` of the
   returned unit vector: some eigenvalue of ``A`` lies within that distance of ``θ``
   (Parlett, *The Symmetric Eigenvalue Problem*, Thm 4.5.1), which is a bound on the distance to
   *an* eigenvalue, not necessarily the extreme one (Lanczos converges to the extremes in
@@ -153,14 +158,24 @@ def hessian_spectrum(
         (P, P), matvec=lambda v: hessian @ v, dtype=np.float64)
     v0 = np.random.default_rng(12345).standard_normal(P)   # fixed start: reproducible results
     k_ncv = min(P - 1, 40) if ncv is None else int(ncv)
-    out = []
-    for which in ("SA", "LA"):
-        _theta, vec = eigsh(op, k=1, which=which, tol=tol, v0=v0, ncv=k_ncv, maxiter=maxiter)
-        v = vec[:, 0] / np.linalg.norm(vec[:, 0])
-        Av = op @ v
-        th = float(v @ Av)
-        out.append((th, float(np.linalg.norm(Av - th * v))))
-    (lo, elo), (hi, ehi) = out
+    if not np.any(op @ v0):
+        # A v0 = 0 for a random v0: the operator is (almost surely) identically zero
+        lo = hi = elo = ehi = 0.0
+    else:
+        rho = float(abs(eigsh(op, k=1, which="LM", tol=tol, v0=v0, ncv=k_ncv, maxiter=maxiter,
+                              return_eigenvectors=False)[0]))
+        sigma = 1.5 * rho
+        shifted = LinearOperator((P, P), matvec=lambda v: op @ v + sigma * v,
+                                 matmat=lambda V: op @ V + sigma * V, dtype=np.float64)
+        out = []
+        for which in ("SA", "LA"):
+            _theta, vec = eigsh(shifted, k=1, which=which, tol=tol, v0=v0, ncv=k_ncv,
+                                maxiter=maxiter)
+            v = vec[:, 0] / np.linalg.norm(vec[:, 0])
+            Av = op @ v                               # Rayleigh quotient of the unshifted A
+            th = float(v @ Av)
+            out.append((th, float(np.linalg.norm(Av - th * v))))
+        (lo, elo), (hi, ehi) = out
     if zero_tolerance is not None:
         zt = float(zero_tolerance)
     else:

@@ -291,6 +291,8 @@ class ParameterHessian(LinearOperator):
 
         op = LinearOperator((P, P), matvec=mv, matmat=mv, dtype=np.float64)
         v0 = np.random.default_rng(2024).standard_normal(P)
+        if not np.any(mv(v0)):       # an identically zero part (e.g. ∇²ℒ's parts at θ = 0)
+            return 0.0
         w = eigsh(op, k=1, which="LM", tol=1e-3, v0=v0, ncv=min(P - 1, 20),
                   return_eigenvectors=False)
         return float(abs(w[0])) * 1.01

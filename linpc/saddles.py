@@ -234,6 +234,22 @@ class PredictedSpectrum:
         return float(np.max(self.values[self.multiplicities > 0]))
 
 
+def _snap_zeros(w: Array) -> Array:
+    """Set eigenvalues below the eigensolver's Weyl bound to exact zeros.
+
+    ``K`` (H = 1) has a null space of dimension at least ``d_x − rank Σ_yx`` and ``Σ_yy`` one of
+    dimension ``d_y − rank Y``; LAPACK returns those eigenvalues as ±O(n·eps·‖A‖), which would be
+    miscounted as negative or positive. Anything within ``eigenvalue_tolerance(n, ‖A‖₂)`` of zero is
+    exactly zero in exact arithmetic up to that bound.
+    """
+    from .tolerances import eigenvalue_tolerance
+
+    w = np.array(w, dtype=np.float64)
+    if w.size:
+        w[np.abs(w) <= eigenvalue_tolerance(w.size, np.max(np.abs(w)))] = 0.0
+    return w
+
+
 def origin_spectra(
     net_or_widths: LinearPCN | Sequence[int],
     x: ArrayLike,
@@ -268,7 +284,7 @@ def origin_spectra(
         c = lam * a[0] * a[1]
         K = -np.block([[np.zeros((dx, dx)), c * mom.xy],
                        [c * mom.yx, (lam * lam * a[1] ** 2 / pi[0]) * mom.yy]])
-        kv = np.linalg.eigvalsh(K)
+        kv = _snap_zeros(np.linalg.eigvalsh(K))
         energy = PredictedSpectrum(kv, np.full(kv.size, nH, dtype=np.int64))
         s = sla.svdvals(mom.yx)
         r = min(dx, dy)
@@ -276,7 +292,7 @@ def origin_spectra(
         mult = np.concatenate([np.full(r, nH), np.full(r, nH), [nH * (dx + dy - 2 * r)]])
         mse = PredictedSpectrum(vals, mult.astype(np.int64))
     else:
-        ev = -(lam * lam * a[-1] ** 2 / pi[H - 1]) * np.linalg.eigvalsh(mom.yy)
+        ev = -(lam * lam * a[-1] ** 2 / pi[H - 1]) * _snap_zeros(np.linalg.eigvalsh(mom.yy))
         energy = PredictedSpectrum(np.concatenate([ev, [0.0]]),
                                    np.array([nH] * dy + [P - nH * dy], dtype=np.int64))
         mse = PredictedSpectrum(np.array([0.0]), np.array([P], dtype=np.int64))
