@@ -107,6 +107,22 @@ def inference_speed(
     return InferenceSpeed(predicted, res.n_steps, res.converged, ev.condition_number, eta, rho)
 
 
+def _spectral_weights(net: LinearPCN, x: ArrayLike, y: ArrayLike, step_size: float):
+    """``(c², |1 − ημ|)``: squared eigen-coefficients of ``g_0`` and the per-mode factors."""
+    xa, ya = net.check_data(x, y)
+    zs = net.forward(xa)[1:-1]
+    g0 = np.concatenate(energy_activity_gradient(net, zs, xa, ya), axis=1)   # (B, n)
+    mu, U = np.linalg.eigh(ActivityHessian(net).to_dense())
+    c2 = np.sum((g0 @ U) ** 2, axis=0)                                        # (n,)
+    return c2, np.abs(1.0 - step_size * mu)
+
+
+def _norms_from_weights(c2: Array, factors: Array, steps: ArrayLike) -> Array:
+    t = np.asarray(steps, dtype=np.float64)
+    with np.errstate(under="ignore"):
+        return np.sqrt(np.sum(c2[None, :] * factors[None, :] ** (2 * t[:, None]), axis=1))
+
+
 def spectral_gradient_norms(
     net: LinearPCN, x: ArrayLike, y: ArrayLike, steps: ArrayLike, *, step_size: float
 ) -> Array:
@@ -116,25 +132,21 @@ def spectral_gradient_norms(
     ``H_z`` and ``g_0`` the activity gradient at the feedforward pass. Small networks only
     (``O(n³)``); an independent route to the iteration count.
     """
-    xa, ya = net.check_data(x, y)
-    zs = net.forward(xa)[1:-1]
-    g0 = np.concatenate(energy_activity_gradient(net, zs, xa, ya), axis=1)   # (B, n)
-    mu, U = np.linalg.eigh(ActivityHessian(net).to_dense())
-    c2 = np.sum((g0 @ U) ** 2, axis=0)                                        # (n,)
-    t = np.asarray(steps, dtype=np.float64)
-    factors = np.abs(1.0 - step_size * mu)
-    with np.errstate(under="ignore"):
-        return np.sqrt(np.sum(c2[None, :] * factors[None, :] ** (2 * t[:, None]), axis=1))
+    c2, factors = _spectral_weights(net, x, y, step_size)
+    return _norms_from_weights(c2, factors, steps)
 
 
 def exact_steps_to_tolerance(
     net: LinearPCN, x: ArrayLike, y: ArrayLike, *, tol: float, step_size: float,
     max_steps: int = 1_000_000,
 ) -> int | None:
-    """First ``t`` with ``‖g_t‖ ≤ tol ‖g_0‖`` by :func:`spectral_gradient_norms` (bisection on
-    the monotone sequence); ``None`` if not reached within ``max_steps``."""
+    """First ``t`` with ``‖g_t‖ ≤ tol ‖g_0‖`` from the spectral formula of
+    :func:`spectral_gradient_norms` (one eigendecomposition, then bisection on the monotone
+    sequence); ``None`` if not reached within ``max_steps``."""
+    c2, factors = _spectral_weights(net, x, y, step_size)
+
     def ok(t: int) -> bool:
-        g = spectral_gradient_norms(net, x, y, [0, t], step_size=step_size)
+        g = _norms_from_weights(c2, factors, [0, t])
         return bool(g[1] <= tol * g[0])
 
     if ok(0):

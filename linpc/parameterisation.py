@@ -149,10 +149,11 @@ def init_weights(
         elif init == "standard_normal":
             W = gen.standard_normal(shape)
         elif init == "orthogonal":
-            G = gen.standard_normal((max(shape), max(shape)))
-            Q, R = np.linalg.qr(G)
-            Q = Q * np.sign(np.diag(R))  # Haar measure: fix the signs of the QR factor
-            W = Q[: shape[0], : shape[1]]
+            # reduced QR of a tall Gaussian, signs fixed by diag(R): Haar on the Stiefel manifold
+            m, k = max(shape), min(shape)
+            Q, R = np.linalg.qr(gen.standard_normal((m, k)))
+            Q = Q * np.sign(np.diag(R))
+            W = Q if shape[0] >= shape[1] else Q.T
         else:
             raise ValueError(
                 f"unknown init {init!r}; expected 'default', 'uniform', 'normal', "

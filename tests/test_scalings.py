@@ -254,3 +254,24 @@ def test_one_hidden_layer_closed_form_with_decay(spec, delta):
     with pytest.raises(ValueError, match="H = 1"):
         one_hidden_layer_decay_equilibrium(build_case(NetworkSpec((2, 3, 3, 2))).net,
                                            np.zeros((1, 2)), np.zeros((1, 2)))
+
+
+def test_orthogonal_init_has_orthonormal_rows_or_columns_and_haar_signs():
+    """init="orthogonal": WᵀW = I (tall) or WWᵀ = I (wide) to round-off, and the entries have the
+    Haar moments E[W_ij] = 0, E[W_ij²] = 1/max(n_l, n_{l-1}) (5 standard errors over draws)."""
+    from linpc.tolerances import EPS, SAFETY
+
+    widths = [12, 5, 5, 9]
+    draws = [linpc.init_weights(widths, init="orthogonal", rng=s) for s in range(400)]
+    for W in draws[0]:
+        k = min(W.shape)
+        G = W.T @ W if W.shape[0] >= W.shape[1] else W @ W.T
+        assert np.abs(G - np.eye(k)).max() <= SAFETY * max(W.shape) * EPS
+    for layer in range(3):
+        Ws = np.stack([d[layer] for d in draws])              # (draws, n_l, n_{l-1})
+        m = max(Ws.shape[1:])
+        mean, second = Ws.mean(axis=0), (Ws**2).mean(axis=0)
+        se1 = np.sqrt(1.0 / m / len(draws))
+        se2 = np.sqrt((Ws**2).var(axis=0) / len(draws))
+        assert np.all(np.abs(mean) <= 5 * se1)
+        assert np.all(np.abs(second - 1.0 / m) <= 5 * se2)
