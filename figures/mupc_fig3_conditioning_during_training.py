@@ -50,6 +50,7 @@ from linpc.data import one_hot_classes
 from linpc.figure_support import Check, FigureSpec, figure_main
 from linpc.inference import contraction_factor, optimal_step_size, steps_to_tolerance
 from linpc.inference_speed import spectral_gradient_norms
+from linpc.optim import Adam
 from linpc.scalings import init_network
 from linpc.spectrum import tridiagonal_limit_condition_number
 from linpc.sweeps import Grid
@@ -87,27 +88,6 @@ LABELS = {"mupc_gd": "μPC, 8 GD steps, η = 0.5/B (jpc)",
           "sp_gd": "SP, 8 GD steps, η = 0.5/B"}
 
 
-class _Adam:
-    """Adam (Kingma & Ba 2015) on a list of arrays, β = (0.9, 0.999), ε = 1e−8 (optax defaults)."""
-
-    def __init__(self, params: list[np.ndarray], lr: float) -> None:
-        self.lr, self.t = lr, 0
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
-
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> list[np.ndarray]:
-        self.t += 1
-        b1, b2, eps = 0.9, 0.999, 1e-8
-        out = []
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            mh = self.m[i] / (1 - b1**self.t)
-            vh = self.v[i] / (1 - b2**self.t)
-            out.append(p - self.lr * mh / (np.sqrt(vh) + eps))
-        return out
-
-
 def _gd_inference(net, x, y, eta: float, steps: int) -> tuple[list[np.ndarray], np.ndarray]:
     """``steps`` GD updates ``z ← z − η ∇_zF`` (per sample) from the feedforward pass."""
     zs = net.forward(x)[1:-1]
@@ -143,7 +123,7 @@ def train_point(point: dict, rng: np.random.Generator) -> dict:
     net = init_network(widths, param_type=param_type, use_skips=skips, init=init,
                        rng=np.random.default_rng(INIT_SEED))
     Ws = list(net.weights)
-    opt = _Adam(Ws, lr)
+    opt = Adam(Ws, lr)
     checkpoints = sorted(set(range(0, iters, every)) | {iters - 1})
     ends = (checkpoints[0], checkpoints[-1])
     rec: dict[str, list] = {k: [] for k in ("it", "kappa", "lmin", "lmax", "emin", "emax")}

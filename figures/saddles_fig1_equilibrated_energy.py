@@ -21,6 +21,7 @@ import numpy as np
 import linpc
 from linpc.data import one_hot_classes
 from linpc.figure_support import Check, FigureSpec, figure_main
+from linpc.optim import Adam
 from linpc.sweeps import Grid
 from linpc.tolerances import roundoff_tolerance
 
@@ -36,27 +37,6 @@ SPEC = FigureSpec(
 DATASETS = {"MNIST-like": (784, 0), "Fashion-MNIST-like": (784, 1), "CIFAR-10-like": (3072, 2)}
 
 
-class _Adam:
-    """Adam (Kingma & Ba 2015) on a list of arrays, default β = (0.9, 0.999), ε = 1e−8."""
-
-    def __init__(self, params: list[np.ndarray], lr: float) -> None:
-        self.lr, self.t = lr, 0
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
-
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> list[np.ndarray]:
-        self.t += 1
-        b1, b2, eps = 0.9, 0.999, 1e-8
-        out = []
-        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            self.m[i] = b1 * self.m[i] + (1 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-            mh = self.m[i] / (1 - b1**self.t)
-            vh = self.v[i] / (1 - b2**self.t)
-            out.append(p - self.lr * mh / (np.sqrt(vh) + eps))
-        return out
-
-
 def train_and_compare(point: dict, rng: np.random.Generator) -> dict:
     """One panel: train with PC (GD inference) and record numerical and theoretical energies."""
     d_x, data_seed = DATASETS[point["dataset"]]
@@ -64,7 +44,7 @@ def train_and_compare(point: dict, rng: np.random.Generator) -> dict:
     x_all, y_all, _ = one_hot_classes(1024, 10, d_x, rng=np.random.default_rng(data_seed))
     x_all = x_all / np.sqrt(d_x)                      # normalised inputs, as in the paper
     Ws = linpc.init_weights([d_x] + [N] * H + [10], param_type="sp", init="uniform", rng=rng)
-    opt = _Adam(Ws, lr=1e-3)
+    opt = Adam(Ws, lr=1e-3)
     numerical, theory, bound, roundoff, steps = [], [], [], [], []
     for _ in range(iters):
         idx = rng.choice(x_all.shape[0], size=64, replace=False)

@@ -128,6 +128,7 @@ from .mupc_limits import (
     sample_rescalings,
 )
 from .network import LinearPCN
+from .optim import Adam
 from .parameterisation import PARAM_TYPES, init_weights, layer_scalings
 from .parameters import ParameterArrays, flatten_parameters, with_flat_parameters
 from .pc_trust_region import (
@@ -137,6 +138,7 @@ from .pc_trust_region import (
     pc_trust_region_subproblem,
     weight_gradient_decomposition,
 )
+from .rescaled_mse import rescaled_mse_gradient, rescaled_mse_gradient_cosine
 from .saddles import (
     GOLDEN_RATIO,
     FlatnessOrders,
@@ -184,6 +186,7 @@ __all__ = [
     "MNIST_SHAPE",
     "PARAM_TYPES",
     "ActivityHessian",
+    "Adam",
     "Agreement",
     "BlockCholesky",
     "CriticalPointClassification",
@@ -300,6 +303,8 @@ __all__ = [
     "pc_trust_region_step",
     "pc_trust_region_subproblem",
     "prediction_errors",
+    "rescaled_mse_gradient",
+    "rescaled_mse_gradient_cosine",
     "rescaling_series_matrix",
     "run_matrix_completion",
     "run_sweep",

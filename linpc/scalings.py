@@ -104,13 +104,22 @@ def init_variances(
 
 
 def limits_output_precision(width: int, n_layers: int, gamma: float = 1.0) -> float:
-    """Output precision ``λ = γ² N L`` used with μPC in the limits-paper code.
+    """The output precision ``λ = γ² N L`` that theory.md §1.4 attributes to the limits-paper code.
 
-    jpc's ``experiments/dmft/test_equilib_energy.py`` (Innocenti, Achour & Bogacz, "On the Infinite
-    Width and Depth Limits of Predictive Coding Networks", arXiv:2602.07697) sets
-    ``output_energy_scaling = γ² N L`` with ``N`` the width and ``L`` the number of weight layers
-    (theory.md §1.4, tagged [code, unv for the paper]). With ``a_L = 1/(γN)`` it makes the output
-    term ``(λ/2)‖y − W_L z_H/(γN)‖² = (L/(2N))‖γN y − W_L z_H‖²``.
+    Reading of jpc's ``experiments/dmft/test_equilib_energy.py`` in theory.md §1.4 (tagged [code,
+    unv for the paper]); with ``a_L = 1/(γN)`` it makes the output term
+    ``(λ/2)‖y − W_L z_H/(γN)‖² = (L/(2N))‖γN y − W_L z_H‖²``.
+
+    .. warning::
+       With unit hidden precisions this choice does **not** make PC approach BP as the width
+       grows: ``1/λ`` is then small next to ``E[S] − 1/λ ≈ (e−1)L/N``, so the rescaling term of
+       ``∇F*`` stays as large as ``∇ℒ`` (measured at H = 15, N = 128/256: cos(∇F*, ∇ℒ) =
+       0.35/0.41 with skips, against 0.93/0.97 with λ = 1; ``figures/limits_fig2_toy_task.py``,
+       panel (c)). The jpc scripts differ between versions: some pair ``γ²·width·depth`` with
+       hidden precisions equal to the depth (``hidden_energy_scaling``; pass
+       ``precisions=[L, …, L, γ²NL]`` to :class:`~linpc.LinearPCN`), some use ``γ²N``, and the
+       limits-paper training script read for the figures keeps λ = 1, which is what linpc's
+       figures use.
 
     Parameters
     ----------

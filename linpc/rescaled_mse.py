@@ -1,0 +1,85 @@
+"""The gradient of the equilibrated energy by the quotient rule: an S-weighted BP gradient plus a
+rescaling term.
+
+``F* = ½ tr(S⁻¹R)`` (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1) can be
+differentiated directly, without the equilibrium or the activity Hessian: with ``δ_i = S⁻¹r_i`` and
+``P = S⁻¹RS⁻¹``, ``dF* = (1/B)Σ_i δ_iᵀ dr_i − ½⟨P, dS⟩``. The first term is backpropagation of the
+rescaled residuals ``S⁻¹r`` (BP's gradient with ``r`` replaced by ``S⁻¹r``), the second the weight
+dependence of the rescaling. It is a route to ``∇F*`` independent of the envelope theorem
+(``∇F* = ∂F/∂θ`` at ``z*``), and it explains why PC approaches BP when ``S → λ⁻¹I`` (width ≫
+depth, theory.md §6.3; limits paper arXiv:2602.07697).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+from .gaussian import output_covariance
+from .loss import mse_gradient
+from .network import LinearPCN
+from .parameters import ParameterArrays
+from .tolerances import roundoff_tolerance, solve_tolerance
+
+__all__ = ["rescaled_mse_gradient", "rescaled_mse_gradient_cosine"]
+
+
+def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, ParameterArrays]:
+    """Gradient of ``F* = ½ tr(S⁻¹R)`` by the quotient rule, split into its two parts.
+
+    With ``P_l = M_{L:l+1}`` (``P_L = I``), ``S = Σ_{l=1}^{L} π_l⁻¹ P_l P_lᵀ``, the residuals
+    ``r_i`` and ``δ_i = S⁻¹ r_i``, ``R = (1/B) Σ r_i r_iᵀ`` and ``P = S⁻¹RS⁻¹ = (1/B) Σ δ_i δ_iᵀ``:
+
+        dF* = (1/B) Σ_i δ_iᵀ dr_i − ½ ⟨P, dS⟩,
+
+    so ``∇F* = A + C`` with
+
+    * ``A_l = −(a_l/B) Σ_i (P_lᵀ δ_i) ẑ_{l−1,i}ᵀ`` — backpropagation of ``δ`` (the BP gradient
+      with ``r`` replaced by ``S⁻¹r``);
+    * ``C_l = −½ a_l P_lᵀ U_{l−1}`` for ``l ≥ 2`` (``C_1 = 0``), from reverse-mode
+      differentiation of ``⟨P, S⟩`` through ``P_{l−1} = P_l M_l``: ``U_1 = 2π_1⁻¹ P P_1``,
+      ``U_k = 2π_k⁻¹ P P_k + U_{k−1} M_kᵀ``.
+
+    Nothing here touches the activity Hessian or the equilibrium, so it is a route independent of
+    the envelope theorem ``∇F* = ∂F/∂θ|_{z*}`` (Innocenti et al., NeurIPS 2024,
+    arXiv:2408.11979, Theorem 1; theory.md §2.1, §2.5 item 5). No biases, no activity decay.
+
+    Returns
+    -------
+    A, C : ParameterArrays
+        The S-weighted BP part and the rescaling part; ``∇F*`` is their sum.
+    """
+    if net.has_biases or net.activity_decay:
+        raise ValueError("rescaled_mse_gradient covers networks without biases or activity decay")
+    xa, ya = net.check_data(x, y)
+    zs = net.forward(xa)
+    B, L = xa.shape[0], net.n_layers
+    a, pi = net.scalings, net.precisions
+    Ps = net.output_maps()                                   # Ps[l] = M_{L:l+1}, (d_y, n_l)
+    S = sum(Ps[l] @ Ps[l].T / pi[l - 1] for l in range(1, L + 1))
+    delta = sla.cho_solve(sla.cho_factor(S, lower=True), (ya - zs[-1]).T).T    # (B, d_y)
+    Pm = delta.T @ delta / B
+    A = [-(a[l - 1] / B) * ((delta @ Ps[l]).T @ zs[l - 1]) for l in range(1, L + 1)]
+    C = [np.zeros_like(net.weights[0])]
+    U = (2.0 / pi[0]) * (Pm @ Ps[1])
+    for k in range(2, L + 1):
+        C.append(-0.5 * a[k - 1] * (Ps[k].T @ U))
+        if k < L:
+            U = (2.0 / pi[k - 1]) * (Pm @ Ps[k]) + net.apply_layer(k, U)
+    none = (None,) * L
+    return ParameterArrays(tuple(A), none), ParameterArrays(tuple(C), none)
+
+
+def rescaled_mse_gradient_cosine(net: LinearPCN, x, y) -> dict:
+    """cos(∇F*, ∇ℒ) by :func:`rescaled_mse_gradient`, its round-off scale, and the parts' sizes."""
+    A, C = rescaled_mse_gradient(net, x, y)
+    g = A.flat() + C.flat()
+    b = mse_gradient(net, x, y).flat()
+    S = output_covariance(net)
+    w = np.linalg.eigvalsh(S)
+    # relative accuracy of this route: a d_y × d_y SPD solve plus chains of L products of width n
+    eps = solve_tolerance(w[-1] / w[0], net.d_y) + roundoff_tolerance(net.n_layers
+                                                                       * max(net.widths))
+    return {"cos": float(g @ b / (np.linalg.norm(g) * np.linalg.norm(b))),
+            "rescaling_share": float(np.linalg.norm(C.flat()) / np.linalg.norm(A.flat())),
+            "eps": eps}
