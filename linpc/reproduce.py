@@ -38,9 +38,20 @@ def repo_root() -> Path | None:
     return root if (root / "figures").is_dir() else None
 
 
+#: Order of the figures in a run and in the report: by paper (P1 saddles, P2 trust region, thesis
+#: higher-order information, P3 μPC, P5 limits), then by name.
+FIGURE_ORDER = ("saddles_", "tr_", "higher_order", "mupc_", "limits_")
+
+
 def discover_figures(root: Path) -> list[Path]:
-    """Figure scripts: ``figures/*.py`` not starting with an underscore, sorted by name."""
-    return sorted(p for p in (root / "figures").glob("*.py") if not p.name.startswith("_"))
+    """Figure scripts: ``figures/*.py`` not starting with an underscore, in :data:`FIGURE_ORDER`."""
+    def key(p: Path) -> tuple[int, str]:
+        rank = next((i for i, pre in enumerate(FIGURE_ORDER) if p.stem.startswith(pre)),
+                    len(FIGURE_ORDER))
+        return rank, p.stem
+
+    return sorted((p for p in (root / "figures").glob("*.py") if not p.name.startswith("_")),
+                  key=key)
 
 
 def load_figure(path: Path):
@@ -296,6 +307,18 @@ def write_report(summary: ReproduceSummary) -> Path:
                  f"{_status(n_fig_ok == len(summary.figures))}</td><td class='num'>"
                  f"{sum(f.seconds for f in summary.figures):.1f} s</td></tr></table>")
 
+    # contents
+    parts.append("<h2>Contents</h2><table><tr><th>figure</th><th>reproduces</th><th>checks</th>"
+                 "<th></th></tr>")
+    for f in summary.figures:
+        s = f.spec
+        n_ok = sum(c.passed for c in f.checks)
+        parts.append(f"<tr><td><a href='#{e(s.name)}'>{e(s.name)}</a></td><td>{e(s.source)}</td>"
+                     f"<td class='num'>{n_ok}/{len(f.checks)}</td><td>{_status(f.passed)}</td>"
+                     "</tr>")
+    parts.append("</table><p>Then: <a href='#theorems'>theorem checks</a>, "
+                 "<a href='#proofs'>symbolic proofs</a>.</p>")
+
     # figures
     parts.append("<h2>Figures</h2>")
     for f in summary.figures:
@@ -329,7 +352,8 @@ def write_report(summary: ReproduceSummary) -> Path:
 
     # theorems
     if "verify" in summary.stages:
-        parts.append("<h2>Theorem checks (<code>linpc verify</code>)</h2><table><tr><th>id</th>"
+        parts.append("<h2 id='theorems'>Theorem checks (<code>linpc verify</code>)</h2><table><tr>"
+                     "<th>id</th>"
                      "<th>identity</th><th>cases</th><th>worst error</th><th>tolerance</th>"
                      "<th>rule</th><th>source</th><th></th></tr>")
         for r in summary.stages["verify"].rows:
@@ -341,8 +365,8 @@ def write_report(summary: ReproduceSummary) -> Path:
         parts.append("</table>")
     if "proofs" in summary.stages:
         st = summary.stages["proofs"]
-        parts.append("<h2>Symbolic proofs (<code>python -m proofs</code>)</h2><table><tr>"
-                     "<th>script</th><th>statements</th><th>time</th><th></th></tr>")
+        parts.append("<h2 id='proofs'>Symbolic proofs (<code>python -m proofs</code>)</h2>"
+                     "<table><tr><th>script</th><th>statements</th><th>time</th><th></th></tr>")
         for r in st.rows:
             ok = r.get("status") == "PASS"
             parts.append(f"<tr><td>{e(str(r.get('script')))}</td><td class='num'>"
