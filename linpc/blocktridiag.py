@@ -27,7 +27,12 @@ import scipy.linalg.blas as _blas
 import scipy.linalg.lapack as _lapack
 from numpy.typing import NDArray
 
+from ._threads import single_threaded_blas, worker_count
+
 __all__ = ["BlockCholesky", "NotPositiveDefiniteError", "block_cholesky"]
+
+#: Right-hand sides from which :meth:`BlockCholesky.solve` splits the columns over threads.
+PARALLEL_SOLVE_MIN_COLUMNS = 16
 
 Array = NDArray[np.float64]
 
@@ -99,8 +104,26 @@ class BlockCholesky:
         return W[:, 0] if vec else W
 
     def solve(self, V) -> Array:
-        """``A⁻¹ V`` for ``V`` of shape ``(n,)`` or ``(n, k)``; never forms ``A⁻¹``."""
-        return self.solve_upper(self.solve_lower(V))
+        """``A⁻¹ V`` for ``V`` of shape ``(n,)`` or ``(n, k)``; never forms ``A⁻¹``.
+
+        Many right-hand sides are split into column chunks solved concurrently, one Python thread
+        per core, with single-threaded BLAS in each (:mod:`linpc._threads`).
+        """
+        Va, vec = self._as_columns(V)
+        k = Va.shape[1]
+        workers = worker_count()
+        if workers == 1 or k < PARALLEL_SOLVE_MIN_COLUMNS:
+            with single_threaded_blas():
+                X = self.solve_upper(self.solve_lower(Va))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            bounds = np.linspace(0, k, workers + 1).astype(int)
+            chunks = [Va[:, bounds[i]:bounds[i + 1]] for i in range(workers)]
+            with single_threaded_blas(), ThreadPoolExecutor(workers) as ex:
+                parts = list(ex.map(lambda c: self.solve_upper(self.solve_lower(c)), chunks))
+            X = np.concatenate(parts, axis=1)
+        return X[:, 0] if vec else X
 
     def logdet(self) -> float:
         """``log det A = 2 Σ log diag(G)``."""
@@ -129,6 +152,18 @@ class BlockCholesky:
         return self._rcond
 
 
+def _lower_fortran(A: Array) -> Array:
+    """``A`` as a Fortran-ordered float64 array with a zero strict upper triangle.
+
+    Blocks that already are (e.g. ``dsyrk`` output) pass through without a copy; the test looks at
+    the first row and last column only, which is where a full symmetric block is never zero.
+    """
+    n = A.shape[0]
+    lower = (A.flags.f_contiguous and A.dtype == np.float64
+             and not (n > 1 and (np.any(A[0, 1:]) or np.any(A[:-1, -1]))))
+    return A if lower else np.asfortranarray(np.tril(A), dtype=np.float64)
+
+
 def block_cholesky(
     diag_block: Callable[[int], Array],
     sub_block: Callable[[int], Array],
@@ -141,11 +176,13 @@ def block_cholesky(
     Parameters
     ----------
     diag_block : callable
-        ``diag_block(i)`` returns the ``i``-th diagonal block (0-based), ``(n_i, n_i)``. Only its
-        lower triangle is read (the strict upper triangle must be zero or equal to the lower one
-        transposed); the returned array may be overwritten.
+        ``diag_block(i)`` returns the ``i``-th diagonal block (0-based), ``(n_i, n_i)``: either the
+        full symmetric block or its lower triangle with a zero strict upper triangle (passed
+        through without a copy when Fortran-ordered, as ``dsyrk`` returns it). It may be
+        overwritten. It is called from a worker thread, one block ahead of the recursion.
     sub_block : callable
-        ``sub_block(i)`` returns the block in row ``i+1``, column ``i``, ``(n_{i+1}, n_i)``.
+        ``sub_block(i)`` returns the block in row ``i+1``, column ``i``, ``(n_{i+1}, n_i)``; it
+        may be overwritten.
     widths : sequence of int
         Block sizes.
     what : str
@@ -161,40 +198,50 @@ def block_cholesky(
     diag_f: list[Array] = []
     sub_f: list[Array] = []
     col_abs: list[Array | None] = [None] * H
-    prev_C: Array | None = None
-    for i in range(H):
-        # Fortran order, so that BLAS/LAPACK work in place; only the lower triangle is used.
-        A = np.asfortranarray(np.tril(diag_block(i)), dtype=np.float64)
-        absA = np.abs(A)
-        cs = absA.sum(axis=0) + absA.sum(axis=1) - np.abs(np.diag(A))  # columns of the symmetric A
-        col_abs[i] = cs if col_abs[i] is None else col_abs[i] + cs
-        if prev_C is not None:
-            # A ← A − C Cᵀ on the lower triangle (syrk: half the flops of a gemm)
-            A = _blas.dsyrk(-1.0, prev_C, beta=1.0, c=A, trans=0, lower=1, overwrite_c=1)
-        G, info = _lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
-        if info != 0:
-            raise NotPositiveDefiniteError(
-                f"block Cholesky of the {what} failed at diagonal block {i + 1} of {H} (leading "
-                f"minor {info}): the matrix is not numerically positive definite (condition "
-                "number ≳ 1/eps = 4.5e15, or the weights are not finite)"
-            )
-        diag_f.append(G)
-        if i < H - 1:
-            Bk = np.asarray(sub_block(i), dtype=np.float64)
-            if Bk.shape != (widths[i + 1], widths[i]):
-                raise ValueError(
-                    f"sub-diagonal block {i + 1} of the {what} has shape {Bk.shape}, expected "
-                    f"{(widths[i + 1], widths[i])}"
+    prev_CT: Array | None = None       # C_{i-1}ᵀ, Fortran-ordered (n_{i-1} × n_i)
+
+    def lower_fortran(i: int) -> Array:
+        return _lower_fortran(np.asarray(diag_block(i)))
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    # The diagonal blocks (a syrk each) do not depend on the recursion: a worker thread forms the
+    # next one while this thread updates, factors and solves the current one.
+    with single_threaded_blas(), ThreadPoolExecutor(1) as ex:
+        nxt = ex.submit(lower_fortran, 0)
+        for i in range(H):
+            A = nxt.result()
+            if i + 1 < H:
+                nxt = ex.submit(lower_fortran, i + 1)
+            absA = np.abs(A)
+            cs = absA.sum(axis=0) + absA.sum(axis=1) - np.abs(np.diag(A))  # columns of symmetric A
+            col_abs[i] = cs if col_abs[i] is None else col_abs[i] + cs
+            if prev_CT is not None:
+                # A ← A − C Cᵀ on the lower triangle (syrk: half the flops of a gemm)
+                A = _blas.dsyrk(-1.0, prev_CT, beta=1.0, c=A, trans=1, lower=1, overwrite_c=1)
+            G, info = _lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
+            if info != 0:
+                raise NotPositiveDefiniteError(
+                    f"block Cholesky of the {what} failed at diagonal block {i + 1} of {H} "
+                    f"(leading minor {info}): the matrix is not numerically positive definite "
+                    "(condition number ≳ 1/eps = 4.5e15, or the weights are not finite)"
                 )
-            abs_b = np.abs(Bk)
-            col_abs[i] = col_abs[i] + abs_b.sum(axis=0)       # below the diagonal, column i
-            nxt = abs_b.sum(axis=1)                            # above the diagonal, column i+1
-            col_abs[i + 1] = nxt if col_abs[i + 1] is None else col_abs[i + 1] + nxt
-            # C = B G^{-T}: solve X Gᵀ = B from the right (trsm, level 3)
-            C = _blas.dtrsm(1.0, G, np.asfortranarray(Bk), side=1, lower=1, trans_a=1,
-                            overwrite_b=1)
-            sub_f.append(C)
-            prev_C = C
+            diag_f.append(G)
+            if i < H - 1:
+                Bk = np.asarray(sub_block(i), dtype=np.float64)
+                if Bk.shape != (widths[i + 1], widths[i]):
+                    raise ValueError(
+                        f"sub-diagonal block {i + 1} of the {what} has shape {Bk.shape}, "
+                        f"expected {(widths[i + 1], widths[i])}"
+                    )
+                abs_b = np.abs(Bk)
+                col_abs[i] = col_abs[i] + abs_b.sum(axis=0)    # below the diagonal, column i
+                up = abs_b.sum(axis=1)                          # above the diagonal, column i+1
+                col_abs[i + 1] = up if col_abs[i + 1] is None else col_abs[i + 1] + up
+                # C = B G^{-T}  ⇔  G Cᵀ = Bᵀ (trsm from the left on Bᵀ, Fortran-ordered)
+                CT = _blas.dtrsm(1.0, G, np.asfortranarray(Bk.T), lower=1, overwrite_b=1)
+                sub_f.append(CT.T)
+                prev_CT = CT
     if not all(np.all(np.isfinite(np.diag(G))) for G in diag_f):
         raise NotPositiveDefiniteError(f"non-finite Cholesky factor of the {what}")
     norm1 = max(float(c.max()) for c in col_abs)
