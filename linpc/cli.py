@@ -56,7 +56,7 @@ def _cmd_proofs(args: argparse.Namespace) -> int:
               "package); clone the repository and install it with pip install -e '.[all]'",
               file=sys.stderr)
         return 2
-    cmd = [sys.executable, "-m", "proofs", *args.rest]
+    cmd = [sys.executable, "-m", "proofs", *args.rest, *getattr(args, "extra", [])]
     return subprocess.call(cmd, cwd=root)
 
 
@@ -90,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "proofs":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra               # options for ``python -m proofs`` (--only, --quiet, …)
     try:
         return int(args.func(args))
     except BrokenPipeError:  # e.g. `linpc verify | head`: stop quietly
