@@ -56,7 +56,7 @@ def _cmd_proofs(args: argparse.Namespace) -> int:
               "package); clone the repository and install it with pip install -e '.[all]'",
               file=sys.stderr)
         return 2
-    cmd = [sys.executable, "-m", "proofs", *args.rest, *getattr(args, "extra", [])]
+    cmd = [sys.executable, "-m", "proofs", *getattr(args, "extra", [])]
     return subprocess.call(cmd, cwd=root)
 
 
@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-progress", action="store_true", help="no progress bar")
     v.set_defaults(func=_cmd_verify)
 
-    pr = sub.add_parser("proofs", help="run the sympy derivations in proofs/")
-    pr.add_argument("rest", nargs=argparse.REMAINDER, help="passed to python -m proofs")
+    pr = sub.add_parser("proofs", help="run the sympy derivations in proofs/ (other options, "
+                        "e.g. --only NAME --quiet --defect NAME, go to python -m proofs)")
     pr.set_defaults(func=_cmd_proofs)
     return p
 
