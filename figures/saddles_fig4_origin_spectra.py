@@ -35,18 +35,13 @@ predicted ones; the Lanczos λ_min equals the predicted one within its residual 
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sps
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import ArpackError
 
 from linpc.data import one_hot_classes
 from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessian_spectrum import hessian_spectrum
+from linpc.hessian_spectrum import block_sparse_spectrum, hessian_spectrum
 from linpc.hessians import (
     EquilibratedEnergyHessian,
     MSEHessian,
-    ParameterHessian,
-    hessian_roundoff_tolerance,
 )
 from linpc.saddles import origin_network, origin_spectra
 from linpc.tolerances import eigenvalue_tolerance
@@ -67,67 +62,6 @@ DATASETS = {
     "MNIST-like": (784, 0, [(1, 10), (2, 10), (4, 5)]),
     "MNIST-1D-like": (40, 1, [(1, 100), (2, 50), (4, 5)]),
 }
-CHUNK = 512   # unit vectors per block of Hessian-vector products
-
-
-def block_spectrum(op: ParameterHessian, chunk: int = CHUNK) -> dict:
-    """All eigenvalues of a ``ParameterHessian`` without storing it densely (module docstring).
-
-    Returns the ascending eigenvalues, their absolute error bound ``err`` (assembly round-off +
-    dropped part + per-block eigensolver bound, each a Weyl perturbation), and diagnostics.
-    """
-    P = op.shape[0]
-    try:
-        tol = op.roundoff_tolerance()
-        fallback = False
-    except ArpackError:
-        # ARPACK ≥ 3.6 starts from OP·v0 and stops when that is exactly 0: one summed part of the
-        # Hessian (the Gauss–Newton part of ∇²ℒ at θ = 0) maps a random vector to exactly 0, i.e.
-        # vanishes; the other part is then the assembled matrix itself, whose ‖·‖_∞ is the scale.
-        tol, fallback = None, True
-    rows, cols, vals = [], [], []
-    drop_row, drop_col = np.zeros(P), np.zeros(P)
-    norm_inf = np.zeros(P)
-    cut = 0.0 if tol is None else tol
-    for s in range(0, P, chunk):
-        k = min(chunk, P - s)
-        E = np.zeros((P, k))
-        E[s + np.arange(k), np.arange(k)] = 1.0
-        A = np.asarray(op.matmat(E))
-        absA = np.abs(A)
-        norm_inf += absA.sum(axis=1)
-        keep = absA > cut
-        r, c = np.nonzero(keep)
-        rows.append(r)
-        cols.append(c + s)
-        vals.append(A[r, c])
-        small = np.where(keep, 0.0, absA)
-        drop_row += small.sum(axis=1)
-        drop_col[s:s + k] = small.sum(axis=0)
-    if fallback:
-        tol = hessian_roundoff_tolerance(P, float(norm_inf.max()), kappa=op.kappa,
-                                         n_activities=op.n_activities)
-    Asp = sps.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(P, P))
-    S = ((Asp + Asp.T) * 0.5).tocsr()
-    dropped = float(np.sqrt(drop_row.max() * drop_col.max()))
-    n_comp, labels = connected_components(S, directed=False)
-    order = np.argsort(labels, kind="stable")
-    groups = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
-    diag = S.diagonal()
-    eigs, max_size, max_norm = [], 1, 0.0
-    for idx in groups:
-        if idx.size == 1:
-            eigs.append(diag[idx])
-            continue
-        w = np.linalg.eigvalsh(S[idx][:, idx].toarray())
-        eigs.append(w)
-        max_size, max_norm = max(max_size, idx.size), max(max_norm, float(np.abs(w).max()))
-    w = np.sort(np.concatenate(eigs))
-    norm2 = max(max_norm, float(np.abs(w).max()) if w.size else 0.0)
-    err = tol + dropped + eigenvalue_tolerance(max_size, norm2)
-    return {"eigenvalues": w, "err": err, "roundoff": tol, "dropped": dropped,
-            "n_blocks": n_comp, "max_block": max_size}
 
 
 def spectra_point(point: dict, rng: np.random.Generator) -> dict:
@@ -141,9 +75,9 @@ def spectra_point(point: dict, rng: np.random.Generator) -> dict:
     pred_f, pred_l = origin_spectra(net0, x, y, mean_over_outputs=True)
     out = {"P": net0.n_parameters, "class_counts": np.bincount(labels, minlength=10)}
     for kind, op, pred in (("energy", op_f, pred_f), ("mse", op_l, pred_l)):
-        bs = block_spectrum(op)
+        bs = block_sparse_spectrum(op)
         out[f"{kind}_eigs"] = bs["eigenvalues"]
-        out[f"{kind}_err"] = bs["err"]
+        out[f"{kind}_err"] = bs["error"]
         out[f"{kind}_blocks"] = bs["n_blocks"]
         out[f"{kind}_max_block"] = bs["max_block"]
         out[f"{kind}_pred"] = pred.full()

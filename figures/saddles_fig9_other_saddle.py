@@ -30,20 +30,16 @@ number of negative eigenvalues is ``rank(Σ_yy)·N``. ``--quick`` omits the MNIS
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sps
 from scipy.linalg import svdvals
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import ArpackError
 
 from linpc import LinearPCN, equilibrated_energy_gradient, init_weights, mse_gradient
 from linpc.critical_points import gradient_roundoff_tolerance
 from linpc.data import one_hot_classes, second_moments, toy_gaussian
 from linpc.figure_support import Check, FigureSpec, figure_main
+from linpc.hessian_spectrum import block_sparse_spectrum
 from linpc.hessians import (
     EquilibratedEnergyHessian,
     MSEHessian,
-    ParameterHessian,
-    hessian_roundoff_tolerance,
 )
 from linpc.saddles import last_layer_gram, other_saddle
 from linpc.tolerances import eigenvalue_tolerance
@@ -62,66 +58,6 @@ SPEC = FigureSpec(
 #: data set → (d_x, d_y, width N)
 DATASETS = {"toy": (3, 3, 4), "MNIST-like": (784, 10, 5), "MNIST-1D-like": (40, 10, 5)}
 DEPTHS = (3, 4)
-CHUNK = 512
-
-
-def block_spectrum(op: ParameterHessian, chunk: int = CHUNK) -> dict:
-    """All eigenvalues of a ``ParameterHessian`` without storing it densely.
-
-    The Hessian is applied to blocks of unit vectors; entries at or below the assembly round-off
-    bound are dropped (their absolute row and column sums kept); the sparse matrix is split by a
-    symmetric permutation into the connected components of its nonzero pattern, each diagonalised
-    with ``eigvalsh``. Every eigenvalue is within ``err`` = round-off + √(max row sum · max column
-    sum of the dropped part) + ``eigenvalue_tolerance`` per block of the exact one (Weyl). Same
-    algorithm as in ``saddles_fig4_origin_spectra.py``.
-    """
-    P = op.shape[0]
-    try:
-        tol = op.roundoff_tolerance()
-        fallback = False
-    except ArpackError:
-        # ARPACK (≥ 3.6) starts from OP·v0 and stops if it is exactly 0: one summed part of the
-        # Hessian vanishes; the other is the assembled matrix, whose ‖·‖_∞ then gives the scale
-        tol, fallback = None, True
-    rows, cols, vals = [], [], []
-    drop_row, drop_col, norm_inf = np.zeros(P), np.zeros(P), np.zeros(P)
-    cut = 0.0 if tol is None else tol
-    for s in range(0, P, chunk):
-        k = min(chunk, P - s)
-        E = np.zeros((P, k))
-        E[s + np.arange(k), np.arange(k)] = 1.0
-        A = np.asarray(op.matmat(E))
-        absA = np.abs(A)
-        norm_inf += absA.sum(axis=1)
-        keep = absA > cut
-        r, c = np.nonzero(keep)
-        rows.append(r)
-        cols.append(c + s)
-        vals.append(A[r, c])
-        small = np.where(keep, 0.0, absA)
-        drop_row += small.sum(axis=1)
-        drop_col[s:s + k] = small.sum(axis=0)
-    if fallback:
-        tol = hessian_roundoff_tolerance(P, float(norm_inf.max()), kappa=op.kappa,
-                                         n_activities=op.n_activities)
-    Asp = sps.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                        shape=(P, P))
-    S = ((Asp + Asp.T) * 0.5).tocsr()
-    dropped = float(np.sqrt(drop_row.max() * drop_col.max()))
-    _, labels = connected_components(S, directed=False)
-    order = np.argsort(labels, kind="stable")
-    groups = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
-    diag = S.diagonal()
-    eigs, max_size = [], 1
-    for idx in groups:
-        if idx.size == 1:
-            eigs.append(diag[idx])
-        else:
-            eigs.append(np.linalg.eigvalsh(S[idx][:, idx].toarray()))
-            max_size = max(max_size, idx.size)
-    w = np.sort(np.concatenate(eigs))
-    norm2 = float(np.abs(w).max()) if w.size else 0.0
-    return {"eigenvalues": w, "err": tol + dropped + eigenvalue_tolerance(max_size, norm2)}
 
 
 def saddle_point(point: dict, rng: np.random.Generator) -> dict:
@@ -137,7 +73,7 @@ def saddle_point(point: dict, rng: np.random.Generator) -> dict:
     W = s.weights[H - 1]                       # W_{L−1}, the only nonzero layer
     op_f = EquilibratedEnergyHessian(s, x, y)
     op_l = MSEHessian(s, x, y, mean_over_outputs=True)
-    bf, bl = block_spectrum(op_f), block_spectrum(op_l)
+    bf, bl = block_sparse_spectrum(op_f), block_sparse_spectrum(op_l)
     m = second_moments(x, y)
     ev_yy = np.linalg.eigvalsh(m.yy)
     G = last_layer_gram(s)
@@ -148,8 +84,8 @@ def saddle_point(point: dict, rng: np.random.Generator) -> dict:
     gL = mse_gradient(s, x, y).norm()
     return {
         "P": s.n_parameters,
-        "energy_eigs": bf["eigenvalues"], "energy_err": bf["err"],
-        "mse_eigs": bl["eigenvalues"], "mse_err": bl["err"],
+        "energy_eigs": bf["eigenvalues"], "energy_err": bf["error"],
+        "mse_eigs": bl["eigenvalues"], "mse_err": bl["error"],
         "pred": pred_full,
         "pred_tol": eigenvalue_tolerance(pred.size, float(np.abs(pred).max())),
         "lambda_min_formula": float(-lam * lam * aL * aL * ev_yy[-1]
