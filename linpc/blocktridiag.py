@@ -21,6 +21,7 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.linalg.blas as _blas
@@ -33,6 +34,9 @@ __all__ = ["BlockCholesky", "NotPositiveDefiniteError", "block_cholesky"]
 
 #: Right-hand sides from which :meth:`BlockCholesky.solve` splits the columns over threads.
 PARALLEL_SOLVE_MIN_COLUMNS = 16
+#: Block width from which kernels run on single-threaded BLAS in parallel Python threads; below
+#: it OpenBLAS is single-threaded anyway and thread start-up would dominate (toy networks).
+PARALLEL_MIN_WIDTH = 128
 
 Array = NDArray[np.float64]
 
@@ -112,7 +116,9 @@ class BlockCholesky:
         Va, vec = self._as_columns(V)
         k = Va.shape[1]
         workers = worker_count()
-        if workers == 1 or k < PARALLEL_SOLVE_MIN_COLUMNS:
+        if max(self.widths) < PARALLEL_MIN_WIDTH:
+            X = self.solve_upper(self.solve_lower(Va))
+        elif workers == 1 or k < PARALLEL_SOLVE_MIN_COLUMNS:
             with single_threaded_blas():
                 X = self.solve_upper(self.solve_lower(Va))
         else:
@@ -205,14 +211,20 @@ def block_cholesky(
 
     from concurrent.futures import ThreadPoolExecutor
 
-    # The diagonal blocks (a syrk each) do not depend on the recursion: a worker thread forms the
-    # next one while this thread updates, factors and solves the current one.
-    with single_threaded_blas(), ThreadPoolExecutor(1) as ex:
-        nxt = ex.submit(lower_fortran, 0)
+    # The diagonal blocks (a syrk each) do not depend on the recursion: for wide blocks a worker
+    # thread forms the next one while this thread updates, factors and solves the current one.
+    # Narrow blocks run inline: threads and BLAS limits would cost more than they save.
+    parallel = max(widths) >= PARALLEL_MIN_WIDTH and H > 1
+    with (single_threaded_blas() if parallel else nullcontext()), \
+            (ThreadPoolExecutor(1) if parallel else nullcontext()) as ex:
+        nxt = ex.submit(lower_fortran, 0) if parallel else None
         for i in range(H):
-            A = nxt.result()
-            if i + 1 < H:
-                nxt = ex.submit(lower_fortran, i + 1)
+            if parallel:
+                A = nxt.result()
+                if i + 1 < H:
+                    nxt = ex.submit(lower_fortran, i + 1)
+            else:
+                A = lower_fortran(i)
             absA = np.abs(A)
             cs = absA.sum(axis=0) + absA.sum(axis=1) - np.abs(np.diag(A))  # columns of symmetric A
             col_abs[i] = cs if col_abs[i] is None else col_abs[i] + cs
