@@ -28,31 +28,17 @@ diagonal 2I + 2a(W + Wᵀ) + a²WᵀW (the jpc activity-decay slip, theory.md §
 from __future__ import annotations
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Proof,
-        flat,
-        positive_symbols,
-        quadratic_parts,
-        reconstruct,
-        stack,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Proof,
-        flat,
-        positive_symbols,
-        quadratic_parts,
-        reconstruct,
-        stack,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Proof,
+    flat,
+    positive_symbols,
+    quadratic_parts,
+    reconstruct,
+    stack,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "offdiag_sign": "off-diagonal blocks +M_{l+1}ᵀ instead of −M_{l+1}ᵀ",

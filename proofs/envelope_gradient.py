@@ -29,35 +29,19 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Proof,
-        flat,
-        minimise_quadratic,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        split,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Proof,
-        flat,
-        minimise_quadratic,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        split,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Proof,
+    flat,
+    minimise_quadratic,
+    positive_symbols,
+    quadratic_parts,
+    rational_matrix,
+    rescaling_S,
+    split,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "no_lambda_last_layer": "last-layer rule −a_L e_L z_Hᵀ without the precision λ",

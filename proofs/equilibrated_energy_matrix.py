@@ -34,41 +34,22 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        exact_det,
-        flat,
-        minimise_quadratic,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        split,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        exact_det,
-        flat,
-        minimise_quadratic,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        split,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Moments,
+    Proof,
+    batch_mean,
+    exact_det,
+    flat,
+    minimise_quadratic,
+    positive_symbols,
+    quadratic_parts,
+    rational_matrix,
+    rescaling_S,
+    split,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "drop_WL_term": "S = λ⁻¹I + Σ_{l=2}^{L−1} M_{L:l}M_{L:l}ᵀ (the W_L W_Lᵀ term dropped)",

@@ -22,11 +22,13 @@ Defects (``--defect NAME``): ``s_without_last_layer`` drops the l = L term (Π =
 from __future__ import annotations
 
 import sympy as sp
-
-try:
-    from proofs._common import LinearChain, Moments, Proof, batch_mean, positive_symbols
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import LinearChain, Moments, Proof, batch_mean, positive_symbols
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Moments,
+    Proof,
+    batch_mean,
+    positive_symbols,
+)
 
 DEFECTS = {
     "s_without_last_layer": "s misses the l = L term m_L² (i.e. W_L W_Lᵀ)",

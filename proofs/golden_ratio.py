@@ -27,40 +27,22 @@ Defects (``--defect NAME``): ``K_without_Syy_block`` — drop the λ²Σ_yy bloc
 from __future__ import annotations
 
 import sympy as sp
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Moments,
+    Proof,
+    batch_mean,
+    flat,
+    is_zero,
+    minimum_series,
+    mse_series,
+    quadratic_form_matrix,
+    quadratic_parts,
+    sym_matrix,
+    sym_symmetric,
+    sym_vector,
+)
 from sympy.polys.matrices import DomainMatrix
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        is_zero,
-        minimum_series,
-        mse_series,
-        quadratic_form_matrix,
-        quadratic_parts,
-        sym_matrix,
-        sym_symmetric,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        is_zero,
-        minimum_series,
-        mse_series,
-        quadratic_form_matrix,
-        quadratic_parts,
-        sym_matrix,
-        sym_symmetric,
-        sym_vector,
-    )
 
 DEFECTS = {
     "K_without_Syy_block": "F* Hessian factor μ²I − Σ_xx² (the λ²Σ_yy block dropped)",

@@ -27,37 +27,20 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        minimum_series,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        minimum_series,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Moments,
+    Proof,
+    batch_mean,
+    flat,
+    minimum_series,
+    positive_symbols,
+    quadratic_parts,
+    rational_matrix,
+    rescaling_S,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "neumann_power_k": "k-th term λ^k instead of λ^(k+1)",

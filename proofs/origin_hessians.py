@@ -31,39 +31,21 @@ without λ²a_L²Σ_yy); ``kron_order`` — W_L block claimed I ⊗ Σ_yy (colum
 from __future__ import annotations
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        is_zero,
-        minimum_series,
-        mse_series,
-        positive_symbols,
-        quadratic_form_matrix,
-        quadratic_parts,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        is_zero,
-        minimum_series,
-        mse_series,
-        positive_symbols,
-        quadratic_form_matrix,
-        quadratic_parts,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Moments,
+    Proof,
+    batch_mean,
+    flat,
+    is_zero,
+    minimum_series,
+    mse_series,
+    positive_symbols,
+    quadratic_form_matrix,
+    quadratic_parts,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "K_without_Syy_block": "W_L block of H_F*(0) claimed 0 (K without the λ²a_L²Σ_yy block)",

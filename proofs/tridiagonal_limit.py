@@ -32,29 +32,16 @@ from __future__ import annotations
 from itertools import pairwise
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Proof,
-        flat,
-        is_zero,
-        positive_symbols,
-        quadratic_parts,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Proof,
-        flat,
-        is_zero,
-        positive_symbols,
-        quadratic_parts,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Proof,
+    flat,
+    is_zero,
+    positive_symbols,
+    quadratic_parts,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "T_last_entry_2": "T_H with last diagonal entry 2 instead of 1",

@@ -28,37 +28,20 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Proof,
-        exact_inverse,
-        flat,
-        minimise_quadratic,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        stack,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Proof,
-        exact_inverse,
-        flat,
-        minimise_quadratic,
-        positive_symbols,
-        quadratic_parts,
-        rational_matrix,
-        rescaling_S,
-        stack,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Proof,
+    exact_inverse,
+    flat,
+    minimise_quadratic,
+    positive_symbols,
+    quadratic_parts,
+    rational_matrix,
+    rescaling_S,
+    stack,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "woodbury_sign": "S⁻¹ = λI + λ²M_L[H_z⁻¹]_HH M_Lᵀ (wrong sign)",

@@ -25,39 +25,21 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-
-try:
-    from proofs._common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        minimum_series,
-        mse_series,
-        positive_symbols,
-        quadratic_form_matrix,
-        quadratic_parts,
-        rational_matrix,
-        sym_matrix,
-        sym_vector,
-    )
-except ImportError:  # run as ``python proofs/<script>.py``
-    from _common import (
-        LinearChain,
-        Moments,
-        Proof,
-        batch_mean,
-        flat,
-        minimum_series,
-        mse_series,
-        positive_symbols,
-        quadratic_form_matrix,
-        quadratic_parts,
-        rational_matrix,
-        sym_matrix,
-        sym_vector,
-    )
+from _common import (  # scripts run as files: proofs/ is sys.path[0]
+    LinearChain,
+    Moments,
+    Proof,
+    batch_mean,
+    flat,
+    minimum_series,
+    mse_series,
+    positive_symbols,
+    quadratic_form_matrix,
+    quadratic_parts,
+    rational_matrix,
+    sym_matrix,
+    sym_vector,
+)
 
 DEFECTS = {
     "G_without_identity": "G = Σ_{l=2}^{L−1} M_{L−1:l}M_{L−1:l}ᵀ (identity term dropped)",
