@@ -443,7 +443,9 @@ def test_euler_path_matches_gradient_descent_inference(case, decay, T):
     res = inference_interpolation(net, x, y, [T], step_size=eta)
     gd = linpc.gradient_descent_inference(net, x, y, step_size=eta, tol=1e-300, max_steps=T,
                                           eigenvalues=ev)
-    assert gd.n_steps == T
+    # GD stops early only if the gradient vanishes exactly (e.g. κ = 1 and η = 1/λ: one step
+    # lands on z*); the remaining Euler steps are then no-ops, so the comparison still holds
+    assert gd.n_steps == T or (gd.converged and gd.grad_norms[-1] == 0.0)
     Z = np.concatenate(gd.activities, axis=1)
     zhat = np.concatenate(net.forward(x)[1:-1], axis=1)
     mag = np.linalg.norm(zhat) + 2 * res.initial_distance + np.linalg.norm(x) + np.linalg.norm(y)
