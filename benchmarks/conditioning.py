@@ -13,8 +13,8 @@ Sections (plain text):
    maximum resident set size from ``resource.getrusage``);
 2. banded (``dsbevx``) vs Lanczos on sizes where both run: times and agreement;
 3. μPC depth sweep at N = 64, H = 16 … 1024: κ/κ(T_H) and the log–log slope (Θ(H²));
-4. ``--table``: the κ sweep of theory.md §6.2 through :mod:`linpc.sweeps` (median of 3 seeds),
-   printed next to theory.md's numbers (copied here for display only);
+4. ``--table``: the κ sweep of docs/theory.md §6.2 through :mod:`linpc.reproduce.sweeps` (median of
+   3 seeds), printed next to docs/theory.md's numbers (copied here for display only);
 5. ``--inference``: gradient-descent inference steps over depth, predicted from κ and measured;
 6. ``--forward``: forward-pass scale over depth and width, Monte Carlo vs the exact moments.
 
@@ -33,15 +33,12 @@ import tracemalloc
 import numpy as np
 
 import linpc
-from linpc.activity import BANDED_EIGEN_WORK_LIMIT
-from linpc.scalings import init_network
-from linpc.spectrum import (
-    conditioning_table,
-    growth_exponent,
-    tridiagonal_limit_condition_number,
-)
+from linpc.core import init_network
+from linpc.core.activity_hessian import BANDED_EIGEN_WORK_LIMIT
+from linpc.mupc import growth_exponent, tridiagonal_limit_condition_number
+from linpc.reproduce.conditioning_table import conditioning_table
 
-#: theory.md §6.2 (median of 3 seeds, d_y = 10; computed independently by the spec's author).
+#: docs/theory.md §6.2 (median of 3 seeds, d_y = 10; computed independently by the spec's author).
 #: Displayed next to linpc's recomputation; never used as a test expectation.
 THEORY_TABLE = {
     "sp_uniform": [[2.3, 1.9, 1.6, 1.4], [4.2, 6.9, 8.4, 8.8], [8.9, 16, 19, 20],
@@ -139,7 +136,8 @@ def section_depth(quick: bool) -> None:
 
 
 def section_table(cache: str | None, jobs: int) -> None:
-    print("\n4. theory.md §6.2 κ table, recomputed through linpc.sweeps (median of 3 seeds)")
+    print("\n4. docs/theory.md §6.2 κ table, recomputed through linpc.reproduce.sweeps "
+          "(median of 3 seeds)")
     t0 = time.perf_counter()
     tab = conditioning_table(cache_dir=cache, jobs=jobs)
     print(f"   ({len(tab.sweep)} points: {tab.sweep.computed} computed, {tab.sweep.loaded} "
@@ -155,8 +153,8 @@ def section_table(cache: str | None, jobs: int) -> None:
 
 
 def section_inference(cache: str | None, jobs: int, quick: bool) -> None:
-    from linpc.inference_speed import inference_speed_point
-    from linpc.sweeps import Grid, run_sweep
+    from linpc.mupc import inference_speed_point
+    from linpc.reproduce import Grid, run_sweep
 
     print("\n5. gradient-descent inference steps to ‖g‖ ≤ 1e-6‖g₀‖ (optimal fixed step), N = 16, "
           "median of 3 seeds")
@@ -177,7 +175,7 @@ def section_inference(cache: str | None, jobs: int, quick: bool) -> None:
 
 
 def section_forward(quick: bool) -> None:
-    from linpc.forward_scale import sample_forward_norms
+    from linpc.mupc import sample_forward_norms
 
     print("\n6. forward pass at initialisation: E‖ẑ_H‖²/‖x‖² (last hidden layer), Monte Carlo "
           "± standard error vs the exact moment Π g_l (d_x = 32)")

@@ -28,9 +28,8 @@ import tracemalloc
 import numpy as np
 
 from linpc import LinearPCN, equilibrated_energy_gradient, mse_gradient
-from linpc.hessian_spectrum import hessian_spectrum
-from linpc.hessians import EquilibratedEnergyHessian, MSEHessian
-from linpc.parameterisation import init_weights
+from linpc.core import init_weights
+from linpc.landscape import EquilibratedEnergyHessian, MSEHessian, hessian_spectrum
 
 
 def make_case(H: int, N: int, d: int, B: int, seed: int = 0):

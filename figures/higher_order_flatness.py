@@ -1,7 +1,7 @@
 """Thesis "higher-order information": at the origin saddle of a deep linear network the MSE is flat
 to order H + 1, the equilibrated energy only to order 2 (Innocenti, PhD thesis arXiv:2510.23323,
 abstract; P1 arXiv:2408.11979 and blog B2: "order-flatness equals the number of hidden layers";
-blog B4; theory.md §5 item 1, §3.1–3.2).
+blog B4; docs/theory.md §5.1, §3.1–3.2).
 
 Along ``θ = εV`` (plain network, no biases, λ = 1, unit random direction ``V``):
 
@@ -12,8 +12,8 @@ Along ``θ = εV`` (plain network, no biases, λ = 1, unit random direction ``V`
 The plot shows the four quantities against ε on log–log axes for H = 1..4 (toy Gaussian data
 ``x ~ N(1, 0.1²)``, ``y = −x`` in d = 2, width 3, B = 64: P1's toy setting), measured in closed
 form without cancellation: ``ℒ(εV) − ℒ(0) = ⟨½‖ŷ‖² − yᵀŷ⟩`` and, with ``Q`` from
-``linpc.rescaling_series_matrix``, ``F* − F*(0) = λ(ℒ − ℒ(0)) − (λ²/2)⟨rᵀQ(I + λQ)⁻¹r⟩`` (Theorem 1
-rearranged); gradients from ``linpc.mse_gradient`` and the envelope-theorem
+``linpc.landscape.rescaling_series_matrix``, ``F* − F*(0) = λ(ℒ − ℒ(0)) − (λ²/2)⟨rᵀQ(I + λQ)⁻¹r⟩``
+(Theorem 1 rearranged); gradients from ``linpc.mse_gradient`` and the envelope-theorem
 ``linpc.equilibrated_energy_gradient``.
 
 Exact series (an independent algorithm: power-series arithmetic): ``c_k`` of ℒ and F* along V from
@@ -34,8 +34,8 @@ Checks (each fails if the theory or linpc were wrong):
    ``m(ε)`` equals ``|Σ_{1≤k≤K}c_kε^k|`` (``‖Σ_{k<K'}G_kε^k‖`` for gradients) up to the last
    computed term (a tail allowance; zero for ℒ, which is a polynomial of degree 2L) and the
    round-off of both routes.
-3. **exact coefficients vs theory.md closed forms**: ``c_{H+1}(ℒ) = −tr(V_{L:1}Σ_xy)``, ``c_2(F*)``
-   above, ``G_1(F*) = ∇²F*(0)V`` (``linpc.saddles.origin_hessians``) and
+3. **exact coefficients vs docs/theory.md closed forms**: ``c_{H+1}(ℒ) = −tr(V_{L:1}Σ_xy)``,
+   ``c_2(F*)`` above, ``G_1(F*) = ∇²F*(0)V`` (``linpc.landscape.origin_hessians``) and
    ``G_H(ℒ)_l = −V_{L:l+1}ᵀΣ_yxV_{l−1:1}ᵀ`` (the gradient of ``−tr(V_{L:1}Σ_xy)``); round-off
    tolerance, amplified for the polarised vectors by ``‖vander⁻¹‖_∞·√P``.
 4. **activity route.** ``F*(εV)`` from the block-Cholesky equilibrium (``linpc.solve_equilibrium``,
@@ -51,16 +51,17 @@ import numpy as np
 
 import linpc
 from linpc.data import second_moments, toy_gaussian
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.saddles import origin_hessians, origin_network
-from linpc.tolerances import roundoff_tolerance, solve_tolerance
+from linpc.landscape import origin_hessians, origin_network
+from linpc.numerics import roundoff_tolerance, solve_tolerance
+from linpc.reproduce import Check, FigureSpec, figure_main
 
 SPEC = FigureSpec(
     name="higher_order_flatness",
     title="orders of flatness at the origin: ℒ ~ ε^{H+1}, F* ~ ε²; ‖∇ℒ‖ ~ ε^H, ‖∇F*‖ ~ ε",
-    source="thesis (P4) abstract 'arbitrarily higher-order information'; P1/blog B2; theory.md §5",
+    source="thesis (P4) abstract 'arbitrarily higher-order information'; P1/blog B2; "
+           "docs/theory.md §5",
     check="log–log slopes vs H+1, 2, H, 1 (tolerance from the exact higher Taylor terms); measured "
-          "values vs the exact Taylor series; leading coefficients vs theory.md closed forms; "
+          "values vs the exact Taylor series; leading coefficients vs docs/theory.md closed forms; "
           "F* by the activity route",
     runtime="quick ≈ 4 s / full ≈ 10 s",
     data="synthetic toy Gaussian x ~ N(1, 0.1²), y = −x, d = 2, B = 64 (P1's toy setting)",
@@ -80,7 +81,7 @@ THEORY = {"loss": r"$\propto\varepsilon^{H+1}$", "energy": r"$\propto\varepsilon
 
 
 def predicted_order(quantity: str, H: int) -> int:
-    """theory.md §5.1: H + 1, 2, H, 1."""
+    """docs/theory.md §5.1: H + 1, 2, H, 1."""
     return {"loss": H + 1, "energy": 2, "loss_gradient": H, "energy_gradient": 1}[quantity]
 
 
@@ -104,7 +105,7 @@ def measured(net: linpc.LinearPCN, x, y) -> tuple[dict, dict]:
     yhat = zs[-1]
     dL = float(np.mean(0.5 * np.sum(yhat * yhat, axis=1) - np.sum(y * yhat, axis=1)))
     magL = float(np.mean(0.5 * np.sum(yhat * yhat, axis=1) + np.sum(np.abs(y * yhat), axis=1)))
-    Q = linpc.rescaling_series_matrix(net)
+    Q = linpc.landscape.rescaling_series_matrix(net)
     r = y - yhat
     u = np.linalg.solve(np.eye(net.d_y) + lam * Q, r.T)         # (I + λQ)⁻¹r
     Qu = Q @ u
@@ -243,7 +244,7 @@ def flatness_point(point: dict, rng: np.random.Generator) -> dict:
         out[f"{q}_series_tail"] = np.linalg.norm(G[-1]) * eps ** (Kg - 1) / T
     out["activity_error"], out["activity_tolerance"] = act_err, act_tol
 
-    # closed forms of theory.md §3.1–3.2 (a_l = 1, λ = 1)
+    # closed forms of docs/theory.md §3.1–3.2 (a_l = 1, λ = 1)
     mom = second_moments(x, y)
     VL1 = np.linalg.multi_dot(V[::-1])
     cp_loss = -float(np.trace(VL1 @ mom.xy))
@@ -299,8 +300,8 @@ def analyse(r: dict, H: int) -> dict:
 
 
 def make(ctx) -> list[Check]:
-    from linpc.plotting import COLORS, new_figure
-    from linpc.sweeps import Grid
+    from linpc.reproduce import Grid
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     n_dir = 1 if ctx.quick else 3
     n_eps = 7 if ctx.quick else 13
@@ -364,7 +365,7 @@ def make(ctx) -> list[Check]:
         f"{a['series_error']:.2g}"))
     cf = [res.lookup(H=p["H"], direction=p["direction"]) for p in grid.points()]
     checks.append(Check(
-        "exact series coefficients vs theory.md closed forms (c_{H+1}(ℒ), c_2(F*), ∇²F*(0)V, "
+        "exact series coefficients vs docs/theory.md closed forms (c_{H+1}(ℒ), c_2(F*), ∇²F*(0)V, "
         "G_H(ℒ)): worst error / round-off tolerance",
         max(float(np.max(r["closed_form_ratios"])) for r in cf), 1.0,
         "roundoff_tolerance(B + L·max n) of the summed magnitudes; polarised vectors × "

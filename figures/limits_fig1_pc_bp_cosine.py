@@ -1,6 +1,6 @@
 """P5 Fig. 1: PC gradients at the inference equilibrium align with BP gradients when width ≫ depth
 (Innocenti, Achour & Bogacz, "On the Infinite Width and Depth Limits of Predictive Coding
-Networks", arXiv:2602.07697, Fig. 1; theory.md §6.3).
+Networks", arXiv:2602.07697, Fig. 1; docs/theory.md §6.3).
 
 Setup (jpc ``experiments/limits_paper``, README command for Fig. 1): linear residual networks in
 μPC (identity skips on layers 2..L−1, ``W ~ N(0, 1)``), output precision λ = 1, 64 samples of
@@ -16,7 +16,7 @@ Two routes to the PC gradient are played against each other at every grid point:
 * **envelope theorem** — ``∇F* = ∂F/∂θ`` at the exact equilibrium ``z* = H_z⁻¹b`` (block Cholesky
   of ``H_z``), as :func:`linpc.pc_bp_agreement` computes it;
 * **quotient rule** — differentiate ``F* = ½ tr(S⁻¹R)`` directly
-  (:func:`linpc.rescaled_mse.rescaled_mse_gradient`): ``∇F* = G(S⁻¹r) − ½ ∇⟨P, S⟩|_P``, where
+  (:func:`linpc.core.rescaled_mse_gradient`): ``∇F* = G(S⁻¹r) − ½ ∇⟨P, S⟩|_P``, where
   ``G(u)`` backpropagates output errors ``u``
   (``G(r) = ∇ℒ``), so the first term is an "S-weighted BP gradient", and the second comes from
   the weight dependence of the rescaling, with ``P = S⁻¹RS⁻¹``. It never forms ``H_z``.
@@ -27,7 +27,7 @@ relative norm, stored per point as ``rescaling_share``, falls from 0.24 to 0.07 
 512 at H = 31), so cos(∇F*, ∇ℒ) → 1.
 
 Checks: (1) the cosines of the two routes agree to round-off; (2) the exact bounds
-``1/(λ λ_max(S)) ≤ F*/(λℒ) ≤ 1/(λ λ_min(S))`` (theory.md §2.3) hold with F* from the
+``1/(λ λ_max(S)) ≤ F*/(λℒ) ≤ 1/(λ λ_min(S))`` (docs/theory.md §2.3) hold with F* from the
 equilibrium and S from the covariance recursion; (3) the seed-median cosine increases with N at
 fixed H in the regime N ≥ L where the theory predicts convergence (below it, e.g. N = 2 vs 8 at
 H = 15, the cosine sits at a depth-dependent floor and its order across N is not predicted:
@@ -42,12 +42,10 @@ import warnings
 import numpy as np
 
 import linpc
+from linpc.core import init_network, rescaled_mse_gradient_cosine
 from linpc.data import one_hot_classes
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.rescaled_mse import rescaled_mse_gradient_cosine
-from linpc.scalings import init_network
-from linpc.sweeps import Grid
-from linpc.tolerances import solve_tolerance
+from linpc.numerics import solve_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="limits_fig1_pc_bp_cosine",
@@ -83,7 +81,7 @@ def make(ctx) -> list[Check]:
     import matplotlib
     from matplotlib.colors import Normalize
 
-    from linpc.plotting import new_figure
+    from linpc.reproduce.plotting import new_figure
 
     depths = [1, 7, 31] if ctx.quick else [1, 3, 7, 15, 31]
     widths = [8, 32, 128] if ctx.quick else [2, 8, 32, 128, 512]
@@ -153,7 +151,7 @@ def make(ctx) -> list[Check]:
         r = np.array(widths) / L
         ax.plot(r, np.median(ratio[i], axis=1), "o", color=colors[i], ms=3.5)
         n_dense = np.unique(np.geomspace(min(widths), max(widths), 60).astype(int))
-        pred = [1.0 / linpc.mupc_expected_rescaling(int(n), L) for n in n_dense]
+        pred = [1.0 / linpc.mupc.mupc_expected_rescaling(int(n), L) for n in n_dense]
         ax.plot(n_dense / L, pred, "-", color=colors[i], lw=1)
     ax.plot([], [], "o", color="0.3", ms=3.5, label="computed (median)")
     ax.plot([], [], "-", color="0.3", lw=1, label="1/E[S]ᵢᵢ (theory)")
@@ -172,10 +170,10 @@ def make(ctx) -> list[Check]:
               "κ from the rcond estimate), ε_quot = SAFETY·κ(S)·d_y·eps + SAFETY·L·max n_l·eps"),
         Check("F*/(λℒ) outside [1/(λλ_max(S)), 1/(λλ_min(S))], worst relative violation / "
               "tolerance", float(max(np.max(bound_viol), 0.0)), 1.0,
-              "exact bound (theory.md §2.3) up to the relative accuracy ε_env + ε_quot"),
+              "exact bound (docs/theory.md §2.3) up to the relative accuracy ε_env + ε_quot"),
         Check("largest decrease of the seed-median cosine between consecutive widths N ≥ L, "
               "in units of its round-off tolerance", float(max(worst_drop, 0.0)), 1.0,
-              "theory.md §6.3: PC → BP as N/L → ∞ (E[S] − λ⁻¹ ≈ (e−1)L/N); a decrease beyond "
+              "docs/theory.md §6.3: PC → BP as N/L → ∞ (E[S] − λ⁻¹ ≈ (e−1)L/N); a decrease beyond "
               "the cosines' round-off 2(ε_env + ε_quot) fails"),
     ]
 

@@ -1,5 +1,5 @@
 """P5 Fig. 2 (and A.17): on a toy task, PC with exact inference trains like BP once width ≫ depth
-(Innocenti, Achour & Bogacz, arXiv:2602.07697, Figs. 2 and A.17; theory.md §6.3, §7).
+(Innocenti, Achour & Bogacz, arXiv:2602.07697, Figs. 2 and A.17; docs/theory.md §6.3, §7).
 
 Setup (jpc ``experiments/limits_paper``: ``create_toy_dataset``, ``configure_param_optim``):
 D = 40 Gaussian inputs ``x ~ N(0, I)``, P = 20 samples, scalar labels ±1 (first half +1), trained
@@ -16,8 +16,8 @@ Two deliberate departures from the brief, both measured:
   methods reach the float64 floor (final losses down to 1e−32), so the final-loss gap measures
   round-off, not PC vs BP. With η = 0.025 both train stably with skips; without skips BP still
   shows an isolated spike (×3.2 at N = 16, t = 220) but converges.
-* **Output precision.** λ = 1 (F* → ℒ). With λ = γ²NL (theory.md §1.4) the rescaling is dominated
-  by its weight-dependent part, ``λ⁻¹ = 1/(NL) ≪ (e − 1)L/N ≈ E[S] − λ⁻¹``, and the term
+* **Output precision.** λ = 1 (F* → ℒ). With λ = γ²NL (docs/theory.md §1.4) the rescaling is
+  dominated by its weight-dependent part, ``λ⁻¹ = 1/(NL) ≪ (e − 1)L/N ≈ E[S] − λ⁻¹``, and the term
   ``−(F*/s)∇s`` of ``∇F* = (∇ℒ − F*∇s)/s`` stays comparable to ``∇ℒ``: the gradient cosine stays
   far from 1 (seed medians 0.35 and 0.41 at N = 128 and 256 with skips, 0.01 and 0.12 without),
   while with λ = 1 it reaches 0.93 and 0.97 (0.82 and 0.96 without skips). Panel (c) shows both.
@@ -25,8 +25,8 @@ Two deliberate departures from the brief, both measured:
 Checks: (1) the final-loss gap ``|ℒ_PC(T) − ℒ_BP(T)|/ℒ(0)`` decreases strictly with width, with
 and without skips, over the widths N ≥ L = 16 where the theory predicts convergence. Below, at
 N = 8, PC without skips stalls near its initial loss while it lowers F* = ℒ/s by inflating the
-rescaling (s grew from 1.5 to 298 in 1000 steps in one draw; theory.md §2.4), and the order of the
-gaps at N = 8 and 16 is not predicted: measured gap(16)/gap(8) = 1.09 in the full run.
+rescaling (s grew from 1.5 to 298 in 1000 steps in one draw; docs/theory.md §2.4), and the order of
+the gaps at N = 8 and 16 is not predicted: measured gap(16)/gap(8) = 1.09 in the full run.
 (2) The gradient cosine at initialisation from :func:`linpc.pc_bp_agreement` (envelope theorem at
 z*) equals the one from the quotient rule on ``F* = ℒ/s`` (scalar output: ``S = s``) up to
 round-off, at every network of panel (c).
@@ -39,12 +39,10 @@ import warnings
 import numpy as np
 
 import linpc
+from linpc.core import init_network, rescaled_mse_gradient_cosine
 from linpc.dynamics import train
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.rescaled_mse import rescaled_mse_gradient_cosine
-from linpc.scalings import init_network
-from linpc.sweeps import Grid
-from linpc.tolerances import solve_tolerance
+from linpc.numerics import solve_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="limits_fig2_toy_task",
@@ -106,7 +104,7 @@ def make(ctx) -> list[Check]:
     import matplotlib
     from matplotlib.lines import Line2D
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     widths = [8, 16, 32, 64] if ctx.quick else [8, 16, 32, 64, 128]
     T = 200 if ctx.quick else 1000
@@ -171,8 +169,8 @@ def make(ctx) -> list[Check]:
     return [
         Check("final-loss gap |ℒ_PC(T) − ℒ_BP(T)|/ℒ(0): largest ratio gap(2N)/gap(N) over "
               "widths N ≥ L, with and without skips", gap_growth, 1.0,
-              "theory.md §6.3: F* = ℒ/s with s − 1 = O(L/N) at μPC init (scalar output), so PC's "
-              "GD tends to BP's as N/L grows: the gap must shrink strictly (ratio < 1) in the "
+              "docs/theory.md §6.3: F* = ℒ/s with s − 1 = O(L/N) at μPC init (scalar output), so "
+              "PC's GD tends to BP's as N/L grows: the gap must shrink strictly (ratio < 1) in the "
               "regime N ≥ L where the theory predicts convergence"),
         Check("cos(∇F*, ∇ℒ) at init: pc_bp_agreement (envelope theorem at z*) vs quotient rule "
               "on F* = ℒ/s, worst |Δcos| / tolerance", route_err, 1.0,

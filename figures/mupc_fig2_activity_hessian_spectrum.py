@@ -1,27 +1,27 @@
 """P3 Figs. 2 and 4: spectrum and condition number of the activity Hessian ``H_z`` at
 initialisation, over width and depth (Innocenti, Achour & Buckley, "μPC", NeurIPS 2025,
-arXiv:2505.13124, §3; jpc ``experiments/mupc_paper/analyse_activity_hessian.py``; theory.md §1.2,
-§6.2).
+arXiv:2505.13124, §3; jpc ``experiments/mupc_paper/analyse_activity_hessian.py``; docs/theory.md
+§1.2, §6.2).
 
 Setup (from the authors' script, linear networks): input/output shapes of MNIST (``d_x = 784``,
 ``d_y = 10``), widths ``N = 2^0 … 2^k``, ``H ∈ {1, 2, 4, 8}`` hidden layers, 3 seeds, three
 parameterisations — SP with the framework-default ``U(±1/√fan_in)`` initialisation without and
 with identity skips, and μPC (``W ~ N(0, 1)``, ``a_1 = 1/√D``, ``a_l = 1/√(NL)``, ``a_L = 1/N``,
-skips). ``H_z`` depends neither on the data nor on ``W_1`` (theory.md §1.2), so the paper's "one
-MNIST sample" does not enter; no data are drawn. The paper's widths go to ``2^10``; here the full
-run stops at ``2^8`` (``--quick``: ``2^6``) to fit the budget (λ at ``N = 512`` costs ≈ 1 s per
+skips). ``H_z`` depends neither on the data nor on ``W_1`` (docs/theory.md §1.2), so the paper's
+"one MNIST sample" does not enter; no data are drawn. The paper's widths go to ``2^10``; here the
+full run stops at ``2^8`` (``--quick``: ``2^6``) to fit the budget (λ at ``N = 512`` costs ≈ 1 s per
 network on 2 cores).
 
 Row 1 (P3 Fig. 2): histograms of all eigenvalues of ``H_z`` (block formula, LAPACK banded
 eigensolver), of its block-diagonal part ``D`` (blocks ``I + M_{l+1}ᵀM_{l+1}``) and of its
 off-diagonal part ``O`` (blocks ``−M_{l+1}``), for ``N = 128`` (quick: 32) and ``H = 8`` (``H = 2``
 is computed and checked too); the black outline is the spectrum of the naive dense reference
-``DᵀΠD`` (:func:`linpc.reference.dense_activity_hessian`, LAPACK ``dsyevd``).
+``DᵀΠD`` (:func:`linpc.verify.reference.dense_activity_hessian`, LAPACK ``dsyevd``).
 Row 2 (P3 Fig. 4): heat maps of the median ``κ(H_z)`` over width and depth per parameterisation
 (colour log κ, numbers the medians). Row 3: ``κ`` against depth at the largest width and against
 width at ``H = 8``, with the small-branch reference
-``κ(T_H) = cos²(π/(2H+1))/sin²(π/(2(2H+1)))`` (theory.md §6.2; the limit of ``H_z`` for residual
-networks whose branches vanish), and μPC's ratio ``κ/κ(T_H)``.
+``κ(T_H) = cos²(π/(2H+1))/sin²(π/(2(2H+1)))`` (docs/theory.md §6.2; the limit of ``H_z`` for
+residual networks whose branches vanish), and μPC's ratio ``κ/κ(T_H)``.
 
 Checks (each fails if the theory or linpc were wrong):
 
@@ -30,10 +30,10 @@ Checks (each fails if the theory or linpc were wrong):
    and ``Π``) within the Weyl bound ``eigenvalue_tolerance(n, ‖A‖₂)``; the Lanczos extreme
    eigenvalues (``method="lanczos"``) within their Ritz residual plus that bound;
 2. ``κ`` increases with depth, ``κ(H=1) < κ(H=2) < κ(H=4) < κ(H=8)`` for the median over seeds,
-   for every parameterisation and every width ``N ≥ 4`` (the range of theory.md §6.2's table; the
-   qualitative fact is asserted, no table value is copied);
+   for every parameterisation and every width ``N ≥ 4`` (the range of docs/theory.md §6.2's table;
+   the qualitative fact is asserted, no table value is copied);
 3. ``H = 1``: ``H_z = I + λM_2ᵀM_2`` so ``κ = (1 + λσ_max(M_2)²)/(1 + λσ_min(M_2)²·[N ≤ d_y])``
-   (theory.md §1.2: ``1 + λσ_max²`` when ``N > d_y``), with σ from the SVD of the reference
+   (docs/theory.md §1.2: ``1 + λσ_max²`` when ``N > d_y``), with σ from the SVD of the reference
    ``M_2``, against linpc's ``κ`` for every ``H = 1`` network of the sweep, to the first-order
    propagation of both eigenvalue bounds.
 """
@@ -43,17 +43,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from linpc.activity import ActivityHessian
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.reference import dense_activity_hessian, dense_layer_maps
-from linpc.scalings import init_network
-from linpc.spectrum import (
+from linpc.core import ActivityHessian, init_network
+from linpc.mupc import (
     CONDITIONING_SETTINGS,
     activity_hessian_part_eigenvalues,
     tridiagonal_limit_condition_number,
 )
-from linpc.sweeps import Grid
-from linpc.tolerances import eigenvalue_tolerance
+from linpc.numerics import eigenvalue_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
+from linpc.verify.reference import dense_activity_hessian, dense_layer_maps
 
 SPEC = FigureSpec(
     name="mupc_fig2_activity_hessian_spectrum",
@@ -141,7 +139,7 @@ def _spectrum_checks(res, cases) -> tuple[float, float]:
 def make(ctx) -> list[Check]:
     from matplotlib.colors import LogNorm
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     widths = [2**k for k in range(7 if ctx.quick else 9)]
     n_spec = 32 if ctx.quick else 128
@@ -280,11 +278,11 @@ def make(ctx) -> list[Check]:
               "the reference's Weyl bound"),
         Check("depth-monotonicity violations of median κ (H = 1→2→4→8, every setting, N ≥ 4)",
               float(len(violations)), 0.0,
-              "exact: theory.md §6.2 qualitative fact, κ increases with depth"
+              "exact: docs/theory.md §6.2 qualitative fact, κ increases with depth"
               + (f" — violated at {violations}" if violations else "")),
         Check("H = 1: |κ − (1+λσ_max²)/(1+λσ_min²[N≤d_y])|/κ relative to the propagated "
               "eigenvalue bounds (worst network)", worst_h1, 1.0,
-              "theory.md §1.2; tolerance e/λ_max + e/λ_min, e = 2·eigenvalue_tolerance"),
+              "docs/theory.md §1.2; tolerance e/λ_max + e/λ_min, e = 2·eigenvalue_tolerance"),
     ]
 
 

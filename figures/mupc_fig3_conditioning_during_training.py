@@ -1,6 +1,6 @@
 """P3 Fig. 3: the condition number ``κ(H_z)`` of the inference landscape during training
 (Innocenti, Achour & Buckley, "μPC", NeurIPS 2025, arXiv:2505.13124, §3; jpc
-``experiments/mupc_paper/train_pcn.py``; theory.md §1.3, §6.1).
+``experiments/mupc_paper/train_pcn.py``; docs/theory.md §1.3, §6.1).
 
 Setup (jpc's μPC-paper training scripts, linear networks): width ``N = 128``, ``H = 8`` hidden
 layers and 8 GD inference steps (the defaults of ``train_pcn_no_metrics.py``; the stored
@@ -8,8 +8,8 @@ layers and 8 GD inference steps (the defaults of ``train_pcn_no_metrics.py``; th
 multipliers, no biases, Adam (lr 0.1, β = (0.9, 0.999)) on the PC weight gradient ``∂F_B/∂W`` at
 the activities reached by inference, batch ``B = 64``, inference from the feedforward pass with
 jpc's activity learning rate 0.5. jpc's energy is the batch *mean* and these scripts pass
-``optax.sgd(0.5)`` unchanged, so the per-sample step is ``η = 0.5/B ≈ 0.0078`` (theory.md §0 says
-jpc experiments compensate with ``η·B``: true for the limits-paper scripts, not for these).
+``optax.sgd(0.5)`` unchanged, so the per-sample step is ``η = 0.5/B ≈ 0.0078`` (docs/theory.md §0
+says jpc experiments compensate with ``η·B``: true for the limits-paper scripts, not for these).
 ``--quick``: ``N = 32``, ``H = 4``, 30 iterations. Four runs, one seed, 150 training iterations
 (the paper: one MNIST epoch, 3 seeds):
 
@@ -31,12 +31,12 @@ Checks (each fails if the theory or linpc were wrong):
    ``eigh`` of ``H_z`` within the Lanczos Ritz residual plus the dense Weyl bound;
 2. the 8 GD inference steps actually taken in training (``linpc.energy_activity_gradient``,
    i.e. the energy's gradient, not ``H_z``) have gradient norms ``‖g_t‖`` equal to the spectral
-   prediction ``‖(I − ηH_z)^t g_0‖`` (:func:`linpc.inference_speed.spectral_gradient_norms`,
+   prediction ``‖(I − ηH_z)^t g_0‖`` (:func:`linpc.mupc.spectral_gradient_norms`,
    dense eigendecomposition) to round-off amplified by ``max_k |1 − ημ_k|^t``;
 3. at the final weights, GD with the optimal step ``2/(λ_min + λ_max)`` on 8 samples needs
    exactly the number of steps the spectral formula predicts to reach ``‖g_t‖ ≤ 10⁻⁶‖g_0‖``
    (± 1 for a threshold crossing at round-off level), and never more than the κ bound
-   ``⌈log 10⁻⁶ / log((κ−1)/(κ+1))⌉`` (theory.md §1.3). Runs whose bound exceeds
+   ``⌈log 10⁻⁶ / log((κ−1)/(κ+1))⌉`` (docs/theory.md §1.3). Runs whose bound exceeds
    ``MAX_CHECK_STEPS`` are not run to tolerance (stated in the figure).
 """
 
@@ -45,16 +45,18 @@ from __future__ import annotations
 import numpy as np
 
 import linpc
-from linpc.activity import ActivityHessian
+from linpc.core import (
+    ActivityHessian,
+    contraction_factor,
+    init_network,
+    optimal_step_size,
+    steps_to_tolerance,
+)
 from linpc.data import one_hot_classes
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.inference import contraction_factor, optimal_step_size, steps_to_tolerance
-from linpc.inference_speed import spectral_gradient_norms
-from linpc.optim import Adam
-from linpc.scalings import init_network
-from linpc.spectrum import tridiagonal_limit_condition_number
-from linpc.sweeps import Grid
-from linpc.tolerances import EPS, SAFETY, eigenvalue_tolerance
+from linpc.dynamics import Adam
+from linpc.mupc import spectral_gradient_norms, tridiagonal_limit_condition_number
+from linpc.numerics import EPS, SAFETY, eigenvalue_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="mupc_fig3_conditioning_during_training",
@@ -183,7 +185,7 @@ def _steps_to_tolerance(net, x, y, ev) -> dict:
 
 
 def make(ctx) -> list[Check]:
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     N, H = (32, 4) if ctx.quick else (128, 8)
     iters, every = (30, 3) if ctx.quick else (150, 5)
@@ -304,7 +306,7 @@ def make(ctx) -> list[Check]:
               worst_exact, 1.0,
               "exact arithmetic gives equality; ±1 for a threshold crossing at round-off level"),
         Check("GD steps measured / κ bound ⌈log tol / log((κ−1)/(κ+1))⌉ (worst run)",
-              worst_bound, 1.0, "‖g_t‖ ≤ ρ^t‖g_0‖ with ρ = (κ−1)/(κ+1) (theory.md §1.3)"),
+              worst_bound, 1.0, "‖g_t‖ ≤ ρ^t‖g_0‖ with ρ = (κ−1)/(κ+1) (docs/theory.md §1.3)"),
     ]
 
 

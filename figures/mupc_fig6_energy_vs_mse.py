@@ -1,7 +1,7 @@
 """P3 Fig. 6: under μPC the equilibrated energy F* approaches the MSE ℒ when width ≫ depth
 (Innocenti, Achour & Buckley, "μPC: Scaling Predictive Coding to 100+ Layer Networks", NeurIPS 2025,
 arXiv:2505.13124, §6 and Fig. 6; jpc ``experiments/mupc_paper/test_energy_theory.py``;
-theory.md §2.1, §6.3).
+docs/theory.md §2.1, §6.3).
 
 Setup (from the jpc script): linear residual networks in μPC (identity skips on layers 2..L−1,
 ``W ~ N(0, 1)``), no biases, λ = 1, trained by PC with the closed-form equilibrium (the weight
@@ -14,12 +14,12 @@ the "epoch" has 300 batches (19 200 samples) instead of 938, to fit the 45 s bud
 
 Theory compared with computation:
 
-* **Initialisation** (theory.md §6.3, :func:`linpc.mupc_expected_rescaling`):
+* **Initialisation** (docs/theory.md §6.3, :func:`linpc.mupc.mupc_expected_rescaling`):
   ``E[S] = [1 + (L/N)((1 + 1/L)^{L−1} − 1)] I ≈ (1 + (e − 1)L/N) I``, so ℒ/F* ≈ E[S]_ii → 1 as
   L/N → 0. Checked against the Monte Carlo mean of ``tr(S)/d_y`` over ``2048/N`` (at least 64)
   fresh initialisations per grid point (256 at N < 4, plotted only), each ``S`` from the
-  covariance recursion of the drawn network (:func:`linpc.sample_rescalings`). Since ``S`` does not
-  depend on ``W_1`` or on ``d_x`` (theory.md §1.2, §2.1), the draws use ``d_x = 1``. The
+  covariance recursion of the drawn network (:func:`linpc.mupc.sample_rescalings`). Since ``S`` does
+  not depend on ``W_1`` or on ``d_x`` (docs/theory.md §1.2, §2.1), the draws use ``d_x = 1``. The
   statistical tolerance is the 5σ rule on the sample standard error; it is applied for N ≥ 4 only:
   at N ≤ 2 the factors of ``S`` are nearly scalar, ``log S`` has variance ≈ 4 at H = 64, and the
   mean of 2048 draws is not Gaussian (in 400 simulated repetitions at N = 1 the sample z-score fell
@@ -31,8 +31,8 @@ Theory compared with computation:
   92 % and 74 % of ‖r‖² for N = 2, 4, 8).
 * **During training**: Theorem 1 of Innocenti et al. (NeurIPS 2024, arXiv:2408.11979),
   ``F* = ½ tr(S⁻¹R)``, with F* from the block-Cholesky equilibrium and from Gaussian conditioning
-  (two routes), and the bounds ``ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S)`` (theory.md §2.3) at every recorded
-  step.
+  (two routes), and the bounds ``ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S)`` (docs/theory.md §2.3) at every
+  recorded step.
 """
 
 from __future__ import annotations
@@ -43,12 +43,11 @@ from functools import lru_cache
 import numpy as np
 
 import linpc
+from linpc.core import init_network
 from linpc.data import one_hot_classes
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.optim import Adam
-from linpc.scalings import init_network
-from linpc.sweeps import Grid
-from linpc.tolerances import MONTE_CARLO_SIGMAS, eigenvalue_tolerance, solve_tolerance
+from linpc.dynamics import Adam
+from linpc.numerics import MONTE_CARLO_SIGMAS, eigenvalue_tolerance, solve_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="mupc_fig6_energy_vs_mse",
@@ -82,8 +81,8 @@ def _audit(net: linpc.LinearPCN, x: np.ndarray, y: np.ndarray) -> tuple[float, .
     """ℒ, F* by both routes, λ_min(S), λ_max(S) and the relative accuracy of F* at one step."""
     with warnings.catch_warnings():          # κ is returned and enters the tolerance instead
         warnings.simplefilter("ignore", linpc.IllConditionedWarning)
-        chol = linpc.solve_equilibrium(net, x, y, method="cholesky", rtol=1.0)
-        gauss = linpc.solve_equilibrium(net, x, y, method="gaussian", rtol=1.0)
+        chol = linpc.solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=None)
+        gauss = linpc.solve_equilibrium(net, x, y, method="gaussian", warn_if_error_above=None)
     w = np.linalg.eigvalsh(linpc.equilibrium_rescaling(net, method="gaussian"))
     eps = (solve_tolerance(chol.condition_number, net.n_activities)
            + solve_tolerance(gauss.condition_number, net.d_y)
@@ -116,11 +115,11 @@ def rescaling_point(point: dict, rng: np.random.Generator) -> dict:
     """Monte Carlo mean and standard error of ``tr(S)/d_y`` at μPC initialisation."""
     N, H = point["N"], point["H"]
     n = max(64, MC_DRAWS // N) if N >= MC_MIN_WIDTH else MC_DRAWS_UNCHECKED
-    S = linpc.sample_rescalings((1,) + (N,) * H + (D_Y,), n_draws=n, param_type="mupc",
+    S = linpc.mupc.sample_rescalings((1,) + (N,) * H + (D_Y,), n_draws=n, param_type="mupc",
                                 use_skips=True, rng=rng)
     d = np.trace(S, axis1=1, axis2=2) / D_Y
     return {"mean": d.mean(), "se": d.std(ddof=1) / np.sqrt(n), "n": n,
-            "theory": linpc.mupc_expected_rescaling(N, H + 1)}
+            "theory": linpc.mupc.mupc_expected_rescaling(N, H + 1)}
 
 
 def make(ctx) -> list[Check]:
@@ -128,7 +127,7 @@ def make(ctx) -> list[Check]:
     import matplotlib.ticker
     from matplotlib.colors import LogNorm
 
-    from linpc.plotting import new_figure
+    from linpc.reproduce.plotting import new_figure
 
     sizes = [1, 4, 16, 64] if ctx.quick else [1, 2, 4, 8, 16, 32, 64]
     T, every = (50, 10) if ctx.quick else (300, 30)
@@ -180,7 +179,7 @@ def make(ctx) -> list[Check]:
         c = cmap(0.9 * j / max(len(sizes) - 1, 1))
         ax.plot(np.arange(T), ratio[i, j], color=c, lw=1.1, label=f"N = {N}")
         if N >= D_Y:     # S − I has rank ≤ N: ℒ/F* ≈ E[S]ᵢᵢ needs S ≈ E[S], i.e. N ≥ d_y
-            ax.plot([0], [linpc.mupc_expected_rescaling(N, H_show + 1)], "x", color=c, ms=5,
+            ax.plot([0], [linpc.mupc.mupc_expected_rescaling(N, H_show + 1)], "x", color=c, ms=5,
                     mew=1.2)
     ax.plot([], [], "x", color="0.3", label="E[S]ᵢᵢ at init (N ≥ d_y)")
     ax.axhline(1.0, color="0.6", lw=0.8)
@@ -201,7 +200,7 @@ def make(ctx) -> list[Check]:
     mean, se = mc.array("mean"), mc.array("se")
     for i, H in enumerate(sizes):
         c = cmap(0.85 * i / max(len(sizes) - 1, 1))
-        pred = [linpc.mupc_expected_rescaling(int(n), H + 1) - 1.0 for n in n_dense]
+        pred = [linpc.mupc.mupc_expected_rescaling(int(n), H + 1) - 1.0 for n in n_dense]
         ax.plot(n_dense, pred, "-", color=c, lw=1)
         ax.text(n_dense[-1] * 1.25, pred[-1], f"H = {H}", color=c, fontsize=6, va="center")
         for sel, face in ((checked, c), (~checked, "white")):
@@ -220,7 +219,7 @@ def make(ctx) -> list[Check]:
     ctx.save(fig)
 
     return [
-        Check(f"E[S] = s·I at μPC init (theory.md §6.3) vs Monte Carlo mean of tr(S)/d_y, "
+        Check(f"E[S] = s·I at μPC init (docs/theory.md §6.3) vs Monte Carlo mean of tr(S)/d_y, "
               f"worst |z| over the grid (N ≥ {MC_MIN_WIDTH})", z_worst, MONTE_CARLO_SIGMAS,
               f"{MONTE_CARLO_SIGMAS:g}σ with σ the sample standard error of 2048/N (≥ 64) draws"),
         Check("Theorem 1 during training: F* from the block-Cholesky equilibrium vs Gaussian "
@@ -229,7 +228,7 @@ def make(ctx) -> list[Check]:
               "(κ from the solvers' estimates)"),
         Check("ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S) at every recorded step, worst relative violation / "
               "tolerance", max(bound, 0.0), 1.0,
-              "exact bounds (theory.md §2.3) up to the relative accuracy of F* and of S's "
+              "exact bounds (docs/theory.md §2.3) up to the relative accuracy of F* and of S's "
               "eigenvalues (the same ε as the previous check)"),
     ]
 

@@ -1,11 +1,11 @@
 """P3 Fig. A.29: forward-pass activity norms at initialisation versus depth and width, for SP,
 SP with skips, orthogonal initialisation and μPC (Depth-μP) (Innocenti, Achour & Buckley, "μPC",
 NeurIPS 2025, arXiv:2505.13124, App. A; jpc ``experiments/mupc_paper/test_mlp_fwd_pass.py``;
-theory.md §1.4; :mod:`linpc.forward_scale`).
+docs/theory.md §1.4; :mod:`linpc.mupc.forward_scale`).
 
 Setup: linear networks ``784 → N → … → N → 10`` with ``L`` weight layers, no biases, one fixed
 unit-norm input, Monte Carlo over independent initialisations (``N_DRAWS`` networks per point,
-each built with :func:`linpc.scalings.init_network` and run with ``LinearPCN.forward``). The
+each built with :func:`linpc.core.init_network` and run with ``LinearPCN.forward``). The
 paper's grid (widths ``2^7..2^10``, depths ``2^4..2^9``, every setting) does not fit the budget;
 with multipliers that do not depend on ``L`` (SP, SP + skips, orthogonal) the hidden layers of a
 depth-``L`` network are distributed like the first ``L − 1`` layers of any deeper one, so one
@@ -16,10 +16,10 @@ deep network per setting gives the whole depth profile; μPC's ``a_l = 1/√(NL)
 ``L = 16``. ``--quick`` uses ``N = 64``, depths ≤ 64, 24 draws and no orthogonal network (the
 784 × 784 QR of its first layer alone costs ≈ 0.1 s per draw).
 
-Theory (exact for every width and depth, theory.md §1.4): with per-entry weight variance ``v_l``
-and multiplier ``a_l``, ``E[‖z_l‖² | z_{l−1}] = g_l ‖z_{l−1}‖²`` with ``g_l = a_l² v_l n_l``
+Theory (exact for every width and depth, docs/theory.md §1.4): with per-entry weight variance
+``v_l`` and multiplier ``a_l``, ``E[‖z_l‖² | z_{l−1}] = g_l ‖z_{l−1}‖²`` with ``g_l = a_l² v_l n_l``
 (plain) or ``1 + a_l² v_l n_l`` (identity skip), so ``E‖z_l‖² = ‖x‖² Π_{k≤l} g_k``
-(:func:`linpc.forward_scale.expected_forward_norms`); μPC: ``E‖z_l‖² = (1 + 1/L)^{l−1} N‖x‖²/D``
+(:func:`linpc.mupc.expected_forward_norms`); μPC: ``E‖z_l‖² = (1 + 1/L)^{l−1} N‖x‖²/D``
 (≤ ``e·N‖x‖²/D``, depth-stable).
 
 Checks (each fails if the theory or linpc were wrong):
@@ -36,8 +36,8 @@ Checks (each fails if the theory or linpc were wrong):
    ``roundoff_tolerance(n_{l−1})·g_l``, needed where ``ρ_l ≡ 1`` as for orthogonal square layers)
    of ``g_l``. ``E[ρ_l | z_{l−1}] = g_l`` exactly, and ``ρ_l`` is light-tailed (``CV² ≲ 2/n_l``),
    so this tests the formula at every depth, including where check 1 cannot;
-3. the separate transcription of theory.md §1.4's μPC formulas
-   (:func:`linpc.forward_scale.mupc_forward_norms`) equals the product of gains for every μPC
+3. the separate transcription of docs/theory.md §1.4's μPC formulas
+   (:func:`linpc.mupc.mupc_forward_norms`) equals the product of gains for every μPC
    network, to round-off.
 
 Second-moment bound used in check 1 [der]: for a unit vector ``u`` and ``W`` with i.i.d.
@@ -55,18 +55,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.forward_scale import mupc_forward_norms, sample_forward_norms
-from linpc.parameterisation import layer_scalings
-from linpc.scalings import init_variances
-from linpc.tolerances import MONTE_CARLO_SIGMAS, roundoff_tolerance
+from linpc.core import init_variances, layer_scalings
+from linpc.mupc import mupc_forward_norms, sample_forward_norms
+from linpc.numerics import MONTE_CARLO_SIGMAS, roundoff_tolerance
+from linpc.reproduce import Check, FigureSpec, figure_main
 
 SPEC = FigureSpec(
     name="mupc_figA29_forward_norms",
     title="forward-pass activity norms at initialisation vs depth and width (SP, skips, "
           "orthogonal, μPC)",
     source="P3 Fig. A.29",
-    check="Monte Carlo E‖z_l‖² vs the exact gain product of theory.md §1.4 within 5 SE (where "
+    check="Monte Carlo E‖z_l‖² vs the exact gain product of docs/theory.md §1.4 within 5 SE (where "
           "CV² ≤ 1); per-layer gains within 5 SE at every layer; μPC closed form vs gain product",
     runtime="quick ≈ 3–5 s / full ≈ 20–32 s (2 cores, unloaded – oversubscribed)",
     data="one fixed unit-norm input of MNIST's dimension (784); no data set needed",
@@ -165,7 +164,7 @@ def _stats(r: dict) -> dict:
 
 
 def make(ctx) -> list[Check]:
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     pts, lay = _points(ctx.quick)
     res = ctx.sweep("mupc_figA29_forward", forward_point, pts, version="2")
@@ -311,7 +310,7 @@ def make(ctx) -> list[Check]:
               f"over {z_gain_all.size} layers", float(np.max(np.abs(z_gain_all))),
               MONTE_CARLO_SIGMAS,
               "E[ρ_l | z_(l−1)] = g_l exactly; 5 SE plus roundoff_tolerance(n_(l−1))·g_l"),
-        Check("μPC: theory.md §1.4 closed form vs product of layer gains, max relative "
+        Check("μPC: docs/theory.md §1.4 closed form vs product of layer gains, max relative "
               "difference / roundoff_tolerance(L)", worst_formula, 1.0,
               "roundoff: SAFETY·L·eps for a product of L factors"),
     ]

@@ -1,6 +1,6 @@
 """P3 appendix toy experiments: inference landscapes of 1-MLPs, 2-MLPs and a deep, wide MLP
 (Innocenti, Achour & Buckley, "μPC", NeurIPS 2025, arXiv:2505.13124, App.; jpc
-``experiments/mupc_paper/toy_experiments.ipynb``; theory.md §1.2, §6.2).
+``experiments/mupc_paper/toy_experiments.ipynb``; docs/theory.md §1.2, §6.2).
 
 Data as in the notebook: ``x ~ N(1, 0.1²)``, ``y = +x`` (the μPC notebook's sign; P1 uses
 ``−x``), one fixed batch of ``B = 64`` (:func:`linpc.data.toy_gaussian`); output precision
@@ -46,14 +46,11 @@ from scipy.differentiate import hessian
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 import linpc
-from linpc.activity import ActivityHessian
+from linpc.core import ActivityHessian, init_network
 from linpc.data import toy_gaussian
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessians import second_derivative_tolerance
-from linpc.scalings import init_network
-from linpc.spectrum import tridiagonal_limit_condition_number
-from linpc.sweeps import Grid
-from linpc.tolerances import eigenvalue_tolerance
+from linpc.mupc import tridiagonal_limit_condition_number
+from linpc.numerics import eigenvalue_tolerance, second_derivative_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="mupc_toy_landscapes",
@@ -112,7 +109,7 @@ def _fd_curvature(net, x, y, z0: np.ndarray, v: np.ndarray) -> tuple[float, floa
 
 
 def _fd_tolerance(net, x, y, z0, v, err, step) -> float:
-    """:func:`linpc.hessians.second_derivative_tolerance` with the energy's magnitude at the
+    """:func:`linpc.numerics.second_derivative_tolerance` with the energy's magnitude at the
     stencil's widest point as the cancellation scale."""
     Z = np.broadcast_to(z0 + FD_STEP[0] * 4 * v, (x.shape[0], v.size))   # order-8 half-width 4h
     f_scale = max(abs(linpc.energy(net, net.split_activities(Z), x, y)), 1.0)
@@ -239,7 +236,7 @@ def deep_point(point: dict, rng: np.random.Generator) -> dict:
 def make(ctx) -> list[Check]:
     from matplotlib.colors import LogNorm
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     grid1, grid2, grid3 = (41, 31, 25) if ctx.quick else (61, 41, 41)
     width = 32 if ctx.quick else 128
@@ -374,7 +371,7 @@ def make(ctx) -> list[Check]:
                  f"{tridiagonal_limit_condition_number(DEEP_L - 1):.0f})", fontsize=7)
     ctx.save(fig)
 
-    rule_fd = ("linpc.hessians.second_derivative_tolerance: scipy.differentiate error estimate + "
+    rule_fd = ("linpc.numerics.second_derivative_tolerance: scipy.differentiate error estimate + "
                "cancellation; F is quadratic so the stencil is exact")
     return [
         Check("1-MLP: FD curvature of F_B(z) and linpc H_z vs 1 + w₂² (worst / tolerance)",

@@ -1,7 +1,7 @@
 """P1 Fig. 1: the theoretical equilibrated energy F* against the numerically equilibrated energy
 during training (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1 and Fig. 1).
 
-Setup (theory.md §7, from the authors' notebook): linear MLPs without biases, H ∈ {2, 5, 10}
+Setup (docs/theory.md §7, from the authors' notebook): linear MLPs without biases, H ∈ {2, 5, 10}
 hidden layers, one-hot targets (d_y = 10), batch 64, Adam (lr 1e−3) on the PC weight gradient at
 the numerically equilibrated activities, default (uniform) initialisation. MNIST, Fashion-MNIST and
 CIFAR-10 cannot be downloaded here: synthetic class data with the same shapes stand in
@@ -20,10 +20,9 @@ import numpy as np
 
 import linpc
 from linpc.data import one_hot_classes
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.optim import Adam
-from linpc.sweeps import Grid
-from linpc.tolerances import roundoff_tolerance
+from linpc.dynamics import Adam
+from linpc.numerics import roundoff_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="saddles_fig1_equilibrated_energy",
@@ -66,7 +65,7 @@ def train_and_compare(point: dict, rng: np.random.Generator) -> dict:
 
 
 def make(ctx) -> list[Check]:
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     datasets = ["MNIST-like"] if ctx.quick else list(DATASETS)
     depths = [2, 5] if ctx.quick else [2, 5, 10]
@@ -100,7 +99,7 @@ def make(ctx) -> list[Check]:
     axes[0][0].legend(loc="best")
     ctx.save(fig)
     return [Check("F(z_GD) − F* relative to its bound ‖g‖²/(2λ_min) (worst panel, iteration)",
-                  worst, 1.0, "0 ≤ F(z) − F* ≤ ½gᵀH_z⁻¹g ≤ ‖g‖²/(2λ_min) (theory.md §1.3), "
+                  worst, 1.0, "0 ≤ F(z) − F* ≤ ½gᵀH_z⁻¹g ≤ ‖g‖²/(2λ_min) (docs/theory.md §1.3), "
                   "plus round-off SAFETY·k·eps·F*")]
 
 

@@ -1,13 +1,13 @@
 """P1 Figs. 2 and 7: the origin saddle of linear chains, landscapes of ℒ and F* and SGD escape
-(Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Figs. 2 and 7; theory.md §3.2, §4.2, §7).
+(Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Figs. 2 and 7; docs/theory.md §3.2, §4.2, §7).
 
-Setup (theory.md §7, from the authors' notebooks): toy data ``x ~ N(1, 0.1²)``, ``y = −x``; the
+Setup (docs/theory.md §7, from the authors' notebooks): toy data ``x ~ N(1, 0.1²)``, ``y = −x``; the
 1-MLP ``ŷ = w_2w_1x`` (H = 1, N = 1) and the 2-MLP ``ŷ = w_3w_2w_1x`` (H = 2, N = 1); SGD on
 fresh batches of B = 64, weights ``N(0, 0.05²)``, learning rate 0.4; PC with 20 Euler inference
 steps of 0.1 (what the paper runs) and with exact inference (GD on F*); the test loss is
 ``½(y − ŷ)²`` at ``x = 1, y = −1`` and a run "escapes" when it drops below 10⁻³. The "wide" toy
 (H = 3, N = 4, d = 3) uses learning rate 0.1, not 0.4: with 0.4 BP diverges for 4 of 5 seeds
-(the wide toy's training settings are not in the sources, theory.md §7).
+(the wide toy's training settings are not in the sources, docs/theory.md §7).
 
 Panels: contours of ℒ and F* over (w_1, w_2) for the 1-MLP and over the slice
 (w_1 = w_2 = u, w_3 = v) for the 2-MLP, on one batch of 64 samples, computed point by point
@@ -19,8 +19,8 @@ Checks:
 
 * the Hessians at the origin of both landscapes, by ``scipy.differentiate.hessian`` of ℒ and of F*
   computed through the *activity system* (``method="cholesky"``: the exact equilibrium of
-  inference), equal the closed forms of theory.md §3.2 (1-MLP: ``−[[0, s_xy], [s_xy, s_yy]]`` for
-  F*, ``−[[0, s_xy], [s_xy, 0]]`` for ℒ; 2-MLP: ``diag(0, 0, −s_yy)`` and 0), within the
+  inference), equal the closed forms of docs/theory.md §3.2 (1-MLP: ``−[[0, s_xy], [s_xy, s_yy]]``
+  for F*, ``−[[0, s_xy], [s_xy, 0]]`` for ℒ; 2-MLP: ``diag(0, 0, −s_yy)`` and 0), within the
   finite-difference rule ``second_derivative_tolerance`` entry by entry;
 * P1's claim for the deeper toys: PC (Euler and exact inference) escapes in fewer steps than BP
   for *every* seed of the 2-MLP and of the wide toy (a BP run that never escapes counts as slower);
@@ -38,13 +38,12 @@ import numpy as np
 from scipy.differentiate import hessian
 
 import linpc
+from linpc.core import with_flat_parameters
 from linpc.data import second_moments, toy_gaussian
 from linpc.dynamics import escape_time_ratio, run_toy
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessians import second_derivative_tolerance
-from linpc.parameters import with_flat_parameters
-from linpc.saddles import GOLDEN_RATIO, origin_hessians, origin_network
-from linpc.sweeps import Grid
+from linpc.landscape import GOLDEN_RATIO, origin_hessians, origin_network
+from linpc.numerics import second_derivative_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="saddles_fig2_chain_toys",
@@ -135,7 +134,7 @@ def landscape_point(point: dict, rng: np.random.Generator) -> dict:
 
 
 def escape_ratio_point(point: dict, rng: np.random.Generator) -> dict:
-    """Full-batch GD escape times of BP and exact PC from θ = εu (1-MLP), theory.md §4.2."""
+    """Full-batch GD escape times of BP and exact PC from θ = εu (1-MLP), docs/theory.md §4.2."""
     x, y = toy_gaussian(64, 1, rng=rng)
     fit = escape_time_ratio(origin_network((1, 1, 1)), x, y, learning_rate=point["lr"], rng=rng)
     return {"eps": fit.eps, "steps_bp": fit.steps_bp, "steps_pc": fit.steps_pc,
@@ -158,7 +157,7 @@ def _escape_violations(res, toy: str, method: str, seeds, n_steps: int) -> tuple
 
 
 def make(ctx) -> list[Check]:
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     seeds = list(range(3 if ctx.quick else 5))
     steps = {"1-MLP": 60, "2-MLP": 200, "wide": 300} if ctx.quick else \
@@ -183,7 +182,7 @@ def make(ctx) -> list[Check]:
     for row, toy in enumerate(("1-MLP", "2-MLP")):
         r = lands.lookup(toy=toy)
         A, Bg = np.meshgrid(r["grid_a"], r["grid_b"])
-        # levels up to ≈ 1.6 ℒ(0), a multiple of 0.2; ℒ(0) = F*(0) = ½ s_yy (theory.md §2.3)
+        # levels up to ≈ 1.6 ℒ(0), a multiple of 0.2; ℒ(0) = F*(0) = ½ s_yy (docs/theory.md §2.3)
         top = 0.2 * max(1, round(4 * float(r["s_yy"])))
         levels = np.linspace(0.0, top, 17)
         for col, kind, title in ((0, "mse", "MSE ℒ (BP)"),
@@ -273,7 +272,7 @@ def make(ctx) -> list[Check]:
             f"{toy}: FD Hessians at 0 of ℒ and F* (through inference) vs closed form, "
             "max |FD − closed|/tol over entries",
             max(float(r["ratio_mse"]), float(r["ratio_energy"])), 1.0,
-            "theory.md §3.2; tol = second_derivative_tolerance(FD error estimate of two step "
+            "docs/theory.md §3.2; tol = second_derivative_tolerance(FD error estimate of two step "
             "sequences, final step, |f(0)|) per entry"))
     for toy in ("2-MLP", "wide"):
         for m in ("pc_euler", "pc_exact"):
@@ -286,7 +285,7 @@ def make(ctx) -> list[Check]:
     checks.append(Check(
         "1-MLP: |fitted t_PC/t_BP − log(1+η|λ_min(∇²ℒ(0))|)/log(1+η|λ_min(∇²F*(0))|)|",
         abs(float(esc["ratio"]) - float(esc["predicted"])), float(esc["ratio_error"]),
-        "theory.md §4.2 linear escape; bound from integer rounding of escape steps "
+        "docs/theory.md §4.2 linear escape; bound from integer rounding of escape steps "
         "(EscapeTimeFit.ratio_error)"))
     return checks
 

@@ -1,14 +1,14 @@
 """P1 Figs. 3 and 8: Hessians of ℒ and F* at the origin of toy linear networks, numerical vs theory
-(Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Figs. 3 and 8; theory.md §3.1–3.2).
+(Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Figs. 3 and 8; docs/theory.md §3.1–3.2).
 
-Setup (theory.md §7): toy Gaussian data ``x ~ N(1, 0.1²)`` per coordinate, ``y = −x``, B = 64;
+Setup (docs/theory.md §7): toy Gaussian data ``x ~ N(1, 0.1²)`` per coordinate, ``y = −x``, B = 64;
 plain linear networks at ``θ = 0`` with (H, N) ∈ {(1, 10), (2, 5), (3, 4), (4, 4)} and
 d_x = d_y = 2 for H ≤ 2, 3 for H ≥ 3 (Fig. 3 is the first configuration). Each row shows three
 heat maps — ``∇²ℒ(0)`` (BP), ``∇²F*(0)`` computed numerically, ``∇²F*(0)`` from the closed-form
 blocks — and the eigenvalue histograms (numerical bars, theory outlines).
 
 Conventions: the MSE Hessian is that of ``ℒ/d_y`` (mean over batch *and* outputs,
-``mean_over_outputs=True``): the convention of the authors' Hessian notebook (theory.md §0), so
+``mean_over_outputs=True``): the convention of the authors' Hessian notebook (docs/theory.md §0), so
 its eigenvalues are ``±σ_k(Σ_yx)/d_y``; the energy is linpc's (½ per layer, mean over the batch).
 
 Numerical routes (none uses the closed form):
@@ -23,7 +23,7 @@ Numerical routes (none uses the closed form):
 
 Checks: entrywise agreement of each numerical Hessian with the closed-form blocks within the
 round-off bound of its assembly (``ParameterHessian.roundoff_tolerance``) or the FD rule; the
-sorted spectra equal the predicted multisets (:func:`linpc.saddles.origin_spectra`, computed
+sorted spectra equal the predicted multisets (:func:`linpc.landscape.origin_spectra`, computed
 from the d×d moment matrices only) within the eigenvalue bound, with the predicted numbers of
 negative eigenvalues; and for H = 1 the ratio of the most negative eigenvalues
 ``λ_min(∇²F*)/λ_min(∇²ℒ/d_y) = φ·d_y`` (φ the golden ratio, y = −x).
@@ -35,14 +35,19 @@ import numpy as np
 from scipy.differentiate import jacobian
 
 import linpc
+from linpc.core import with_flat_parameters
 from linpc.data import toy_gaussian
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessian_spectrum import hessian_spectrum
-from linpc.hessians import EquilibratedEnergyHessian, MSEHessian
-from linpc.parameters import with_flat_parameters
-from linpc.saddles import GOLDEN_RATIO, origin_hessians, origin_network, origin_spectra
-from linpc.sweeps import Grid
-from linpc.tolerances import derivative_tolerance, eigenvalue_tolerance
+from linpc.landscape import (
+    GOLDEN_RATIO,
+    EquilibratedEnergyHessian,
+    MSEHessian,
+    hessian_spectrum,
+    origin_hessians,
+    origin_network,
+    origin_spectra,
+)
+from linpc.numerics import derivative_tolerance, eigenvalue_tolerance
+from linpc.reproduce import Check, FigureSpec, Grid, figure_main
 
 SPEC = FigureSpec(
     name="saddles_fig3_origin_hessians",
@@ -62,7 +67,7 @@ FD_MAXITER = 4
 
 def _fd_hessian(net0: linpc.LinearPCN, x: np.ndarray, y: np.ndarray, maxiter: int):
     """``∇²F*(0)`` by ``scipy.differentiate.jacobian`` of the envelope gradient at z* (inference)
-    and the entrywise FD tolerance :func:`linpc.tolerances.derivative_tolerance`."""
+    and the entrywise FD tolerance :func:`linpc.numerics.derivative_tolerance`."""
     P = net0.n_parameters
     gmax = [0.0]
 
@@ -152,7 +157,7 @@ def make(ctx) -> list[Check]:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullLocator
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     grid = Grid.product({"cfg": list(range(len(CONFIGS)))},
                         fixed={"fd_maxiter": 3 if ctx.quick else FD_MAXITER})
@@ -236,7 +241,7 @@ def make(ctx) -> list[Check]:
             ratio_check = Check(
                 f"{tag}: |λ_min(∇²F*)/λ_min(∇²ℒ/d_y) − φ·d_y| (computed ratio {ratio:.6f})",
                 abs(ratio - GOLDEN_RATIO * d), bound,
-                "theory.md §3.2: y = −x ⇒ ratio φ = (1+√5)/2 (×d_y in the notebook MSE "
+                "docs/theory.md §3.2: y = −x ⇒ ratio φ = (1+√5)/2 (×d_y in the notebook MSE "
                 "convention); bound propagated from the eigenvalue errors (Weyl)")
             axes[row][3].text(0.03, 0.97, f"λ_min(F*)/λ_min(ℒ/d_y)\n= {ratio:.4f} = φ·d_y",
                               transform=axes[row][3].transAxes, ha="left", va="top", fontsize=6)
@@ -245,11 +250,11 @@ def make(ctx) -> list[Check]:
     checks = [
         Check(f"Schur-complement ∇²F*(0) vs closed-form blocks, max |Δ|/tol (worst: "
               f"{worst['energy'][1]})", worst["energy"][0], 1.0,
-              "theory.md §3.2; tol = ParameterHessian.roundoff_tolerance: "
+              "docs/theory.md §3.2; tol = ParameterHessian.roundoff_tolerance: "
               "SAFETY·(P + κn)·eps·(‖F_θθ‖ + ‖F_θzH_z⁻¹F_zθ‖)"),
         Check(f"forward-over-reverse ∇²ℒ(0)/d_y vs closed-form blocks, max |Δ|/tol (worst: "
               f"{worst['mse'][1]})", worst["mse"][0], 1.0,
-              "theory.md §3.1; tol = SAFETY·P·eps·(‖Gauss–Newton‖ + ‖residual term‖)"),
+              "docs/theory.md §3.1; tol = SAFETY·P·eps·(‖Gauss–Newton‖ + ‖residual term‖)"),
         Check(f"FD Jacobian of the PC gradient at the equilibrium vs closed-form ∇²F*(0), max "
               f"|Δ|/tol (worst: {worst['fd'][1]}{'; Fig. 3 config only' if ctx.quick else ''})",
               worst["fd"][0], 1.0,

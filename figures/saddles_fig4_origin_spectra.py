@@ -1,6 +1,6 @@
 """P1 Fig. 4: Hessian spectra of ℒ and F* at the origin for one-hot classification data with the
 shapes of MNIST and MNIST-1D (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Fig. 4;
-theory.md §3.1–3.2).
+docs/theory.md §3.1–3.2).
 
 Setup: B = 64 samples, 10 classes, one-hot targets; MNIST shapes (d_x = 784) with
 (H, N) ∈ {(1, 10), (2, 10), (4, 5)} and MNIST-1D shapes (d_x = 40) with {(1, 100), (2, 50), (4, 5)}.
@@ -8,7 +8,7 @@ The data sets cannot be downloaded: :func:`linpc.data.one_hot_classes` draws Gau
 clusters with the same shapes. For one-hot targets ``Σ_yy = diag(B_c/B)``, so theory predicts
 ``∇²F*(0)`` eigenvalues ``−B_c/B`` (×n_H) and zeros for H ≥ 2 — a strict saddle — while
 ``∇²ℒ(0) = 0``; for H = 1 ``spec(K) × N`` and ``±σ_k(Σ_yx)/d_y × N``. The MSE is the Hessian
-notebook's ``ℒ/d_y`` (``mean_over_outputs=True``, theory.md §0).
+notebook's ``ℒ/d_y`` (``mean_over_outputs=True``, docs/theory.md §0).
 
 Size (P = 325 … 8040 parameters). What is dense and what is not:
 
@@ -26,9 +26,10 @@ Size (P = 325 … 8040 parameters). What is dense and what is not:
 * independently, ARPACK Lanczos (``hessian_spectrum(method="lanczos")``) on the matrix-free
   Schur-complement operator gives λ_min(∇²F*) with its Ritz residual.
 
-Checks: the full sorted spectra equal the predicted multisets (:func:`linpc.saddles.origin_spectra`,
-from d×d moment matrices) within that bound; the numbers of negative eigenvalues equal the
-predicted ones; the Lanczos λ_min equals the predicted one within its residual plus round-off.
+Checks: the full sorted spectra equal the predicted multisets
+(:func:`linpc.landscape.origin_spectra`, from d×d moment matrices) within that bound; the numbers of
+negative eigenvalues equal the predicted ones; the Lanczos λ_min equals the predicted one within its
+residual plus round-off.
 ``--quick`` computes the MNIST-1D-shaped configurations with H = 1 and H = 4 only.
 """
 
@@ -37,14 +38,16 @@ from __future__ import annotations
 import numpy as np
 
 from linpc.data import one_hot_classes
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessian_spectrum import block_sparse_spectrum, hessian_spectrum
-from linpc.hessians import (
+from linpc.landscape import (
     EquilibratedEnergyHessian,
     MSEHessian,
+    block_sparse_spectrum,
+    hessian_spectrum,
+    origin_network,
+    origin_spectra,
 )
-from linpc.saddles import origin_network, origin_spectra
-from linpc.tolerances import eigenvalue_tolerance
+from linpc.numerics import eigenvalue_tolerance
+from linpc.reproduce import Check, FigureSpec, figure_main
 
 SPEC = FigureSpec(
     name="saddles_fig4_origin_spectra",
@@ -101,7 +104,7 @@ def _ratio(error: float, tolerance: float) -> float:
 def make(ctx) -> list[Check]:
     import matplotlib.pyplot as plt
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     names = ["MNIST-1D-like"] if ctx.quick else list(DATASETS)
     configs = {ds: [hn for hn in DATASETS[ds][2] if not (ctx.quick and hn[0] == 2)]
@@ -161,7 +164,7 @@ def make(ctx) -> list[Check]:
               worst_spec[0], 1.0,
               "err = assembly round-off (ParameterHessian.roundoff_tolerance) + ‖dropped‖₂ bound "
               "+ eigenvalue_tolerance per block (Weyl) + eigenvalue_tolerance of the predicted "
-              "d×d eigenproblem; theory.md §3.1–3.2"),
+              "d×d eigenproblem; docs/theory.md §3.1–3.2"),
         Check("negative-eigenvalue counts |computed − predicted|, summed over configurations and "
               "objectives (F*: n_H per class present; ℒ: N·min(d_x, d_y) for H = 1, 0 for H ≥ 2)",
               count_mismatch, 0, "exact: inertia with both zero thresholds set by round-off"),

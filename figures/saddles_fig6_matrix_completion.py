@@ -1,14 +1,14 @@
 """P1 Fig. 6: linear matrix completion, saddle-to-saddle dynamics of BP and PC restarted from BP's
-saddles (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Fig. 6; theory.md §3.2–3.3, §7, §8).
+saddles (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Fig. 6; docs/theory.md §3.2–3.3, §7, §8).
 
-Setup (theory.md §7, from the authors' notebook; :func:`linpc.data.matrix_completion`): a rank-3
-10×10 target ``A B`` with Gaussian factors, ~80 % of the entries observed; inputs = the masked
-matrix (10 samples × 10 features); a linear 10–100–100–100–10 network without biases,
+Setup (docs/theory.md §7, from the authors' notebook; :func:`linpc.data.matrix_completion`): a
+rank-3 10×10 target ``A B`` with Gaussian factors, ~80 % of the entries observed; inputs = the
+masked matrix (10 samples × 10 features); a linear 10–100–100–100–10 network without biases,
 ``W ~ N(0, 0.005²)``; SGD with learning rate 10⁻²; the tracked loss is the notebook's
 ``mean((mask ⊙ (ŷ − target))²)``. The conventions are the notebook's ("paper",
 :mod:`linpc.dynamics`): BP descends the *masked* PyTorch MSE, PC clamps the output to the
 *unmasked* target and descends the batch-summed energy, so PC's step is ``B·d_y/2 = 50`` times
-BP's (theory.md §8 items 4–5: not like for like). PC runs both as in the paper (50 Euler
+BP's (docs/theory.md §8.4–8.5: not like for like). PC runs both as in the paper (50 Euler
 inference steps of 0.1 per update) and with exact inference (GD on F*, the envelope gradient).
 
 BP runs from the initialisation; its plateaus are located from its own trajectory (no fixed loss
@@ -26,10 +26,11 @@ Checks:
   that saddle (BP censored runs count with their lower bound);
 * at every restart point the Hessian of F* has a negative eigenvalue, *certified*: the Lanczos Ritz
   value θ is a Rayleigh quotient, so ``λ_min(∇²F*) ≤ θ`` and ``θ + round-off < 0`` proves it
-  (theory.md §3 / P1's conjecture that F*'s saddles are strict);
-* at the exact rank-0 saddle θ = 0 of this network, ``λ_min(∇²F*(0)) = −λ_max(Σ_yy)`` (theory.md
-  §3.2 with the unmasked target PC clamps), by matrix-free Lanczos within its Ritz residual plus
-  round-off, while ``∇²ℒ(0)`` applied to random directions is exactly 0 (H = 3: non-strict).
+  (docs/theory.md §3 / P1's conjecture that F*'s saddles are strict);
+* at the exact rank-0 saddle θ = 0 of this network, ``λ_min(∇²F*(0)) = −λ_max(Σ_yy)``
+  (docs/theory.md §3.2 with the unmasked target PC clamps), by matrix-free Lanczos within its Ritz
+  residual plus round-off, while ``∇²ℒ(0)`` applied to random directions is exactly 0 (H = 3:
+  non-strict).
 
 ``--quick`` uses learning rate 5·10⁻² and 14 000 BP steps (the same plateaus, 5× fewer steps;
 10⁻¹ makes PC diverge) and PC with exact inference only; the full run uses the paper's 10⁻², 60 000
@@ -42,13 +43,11 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from linpc import LinearPCN
+from linpc.core import equilibrated_energy_gradient
 from linpc.data import matrix_completion, second_moments
 from linpc.dynamics import train
-from linpc.equilibrium import equilibrated_energy_gradient
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessian_spectrum import hessian_spectrum
-from linpc.hessians import EquilibratedEnergyHessian, MSEHessian
-from linpc.saddles import origin_network
+from linpc.landscape import EquilibratedEnergyHessian, MSEHessian, hessian_spectrum, origin_network
+from linpc.reproduce import Check, FigureSpec, figure_main
 
 SPEC = FigureSpec(
     name="saddles_fig6_matrix_completion",
@@ -131,7 +130,8 @@ def completion_point(point: dict, rng: np.random.Generator) -> dict:
             pc_curves[m].append(pc.losses)
         # PC's applied gradient at the restart point: s_PC·‖∇F*‖ with s_PC = B (paper convention)
         pc_grad.append(x.shape[0] * equilibrated_energy_gradient(start, x, y).norm())
-        sp = hessian_spectrum(EquilibratedEnergyHessian(start, x, y, rtol=1.0), method="lanczos")
+        op = EquilibratedEnergyHessian(start, x, y, warn_if_error_above=None)
+        sp = hessian_spectrum(op, method="lanczos")
         lam_f.append(sp.lambda_min)
         tol_f.append(sp.zero_tolerance)
         sv.append(np.linalg.svd(start.end_to_end_map(), compute_uv=False))
@@ -163,7 +163,7 @@ def completion_point(point: dict, rng: np.random.Generator) -> dict:
 def make(ctx) -> list[Check]:
     import matplotlib.pyplot as plt
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     point = {"seed": 0, "lr": 5e-2 if ctx.quick else 1e-2,
              "bp_steps": 14_000 if ctx.quick else 60_000,
@@ -278,11 +278,11 @@ def make(ctx) -> list[Check]:
         Check("θ = 0: |λ_min(∇²F*(0)) (Lanczos) + λ_max(Σ_yy)| within Ritz residual + round-off",
               abs(float(r["origin_lambda_min"]) - float(r["origin_lambda_pred"])),
               float(r["origin_lambda_tol"]),
-              "theory.md §3.2 (H ≥ 2: only the W_L block −λ²a_L²Σ_yy⊗I; unmasked target); "
+              "docs/theory.md §3.2 (H ≥ 2: only the W_L block −λ²a_L²Σ_yy⊗I; unmasked target); "
               "Parlett Thm 4.5.1"),
         Check("θ = 0: max |∇²ℒ(0)V| over 8 random directions (H = 3: non-strict, all second "
               "derivatives vanish)", float(r["origin_mse_hvp_max"]), 0.0,
-              "exact: every term of ∇²ℒ(0) contains a zero weight matrix (theory.md §3.1)"),
+              "exact: every term of ∇²ℒ(0) contains a zero weight matrix (docs/theory.md §3.1)"),
     ]
 
 

@@ -1,19 +1,20 @@
 """P1 Figs. 9–10: the zero-rank saddle other than the origin — all weights zero except W_{L−1} —
 is non-strict for ℒ and strict for F* (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Figs.
-9–10, Theorem 3; theory.md §3.3).
+9–10, Theorem 3; docs/theory.md §3.3).
 
 Setup: H ∈ {3, 4} hidden layers; toy Gaussian data (Fig. 9: ``x ~ N(1, 0.1²)``, ``y = −x``,
 d = 3, N = 4, B = 64, as the Fig. 8 configurations) and one-hot class data with MNIST (d_x = 784)
 and MNIST-1D (d_x = 40) shapes (Fig. 10: 10 classes, B = 64, width N = 5; the data sets cannot be
 downloaded, :func:`linpc.data.one_hot_classes` draws Gaussian class clusters with the same
 shapes). The point is P1's ``init_type="other_saddle"``: the default initialisation
-``U(±1/√fan_in)`` with every layer but ``W_{L−1}`` set to zero (:func:`linpc.saddles.other_saddle`).
+``U(±1/√fan_in)`` with every layer but ``W_{L−1}`` set to zero
+(:func:`linpc.landscape.other_saddle`).
 
-Theory (theory.md §3.3, λ = a_l = 1): both gradients vanish; ``∇²ℒ = 0`` (H ≥ 3: non-strict);
+Theory (docs/theory.md §3.3, λ = a_l = 1): both gradients vanish; ``∇²ℒ = 0`` (H ≥ 3: non-strict);
 ``∇²F*`` has the single nonzero block ``−Σ_yy ⊗ G`` on W_L with ``G = I + W_{L−1}W_{L−1}ᵀ``, so its
 spectrum is ``{−λ_i(Σ_yy) μ_j(G)}`` and zeros, ``λ_min = −λ_max(Σ_yy)(1 + σ_max(W_{L−1})²)``, with
 ``rank(Σ_yy)·N`` negative eigenvalues. The MSE Hessian is that of ``ℒ/d_y`` (the notebook's
-convention, theory.md §0); it is zero either way.
+convention, docs/theory.md §0); it is zero either way.
 
 Numerics: the Hessians are formed from all P exact Hessian-vector products (Schur complement for
 F*, forward-over-reverse for ℒ) and diagonalised exactly by blocks (``block_spectrum``, as in the
@@ -33,16 +34,17 @@ import numpy as np
 from scipy.linalg import svdvals
 
 from linpc import LinearPCN, equilibrated_energy_gradient, init_weights, mse_gradient
-from linpc.critical_points import gradient_roundoff_tolerance
 from linpc.data import one_hot_classes, second_moments, toy_gaussian
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessian_spectrum import block_sparse_spectrum
-from linpc.hessians import (
+from linpc.landscape import (
     EquilibratedEnergyHessian,
     MSEHessian,
+    block_sparse_spectrum,
+    gradient_roundoff_tolerance,
+    last_layer_gram,
+    other_saddle,
 )
-from linpc.saddles import last_layer_gram, other_saddle
-from linpc.tolerances import eigenvalue_tolerance
+from linpc.numerics import eigenvalue_tolerance
+from linpc.reproduce import Check, FigureSpec, figure_main
 
 SPEC = FigureSpec(
     name="saddles_fig9_other_saddle",
@@ -106,7 +108,7 @@ def _ratio(error: float, tolerance: float) -> float:
 def make(ctx) -> list[Check]:
     import matplotlib.pyplot as plt
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     names = ["toy", "MNIST-1D-like"] if ctx.quick else ["toy", "MNIST-like", "MNIST-1D-like"]
     points = [{"dataset": ds, "H": H} for ds in names for H in DEPTHS]
@@ -164,17 +166,17 @@ def make(ctx) -> list[Check]:
     return [
         Check(f"‖∇F*‖, ‖∇ℒ‖ at the other saddle / round-off bound (worst: {worst['grad'][1]})",
               worst["grad"][0], 1.0,
-              "critical for both (theory.md §3.3); tol = gradient_roundoff_tolerance "
+              "critical for both (docs/theory.md §3.3); tol = gradient_roundoff_tolerance "
               "(running-error bound, Higham §3.3)"),
         Check(f"‖∇²ℒ/d_y‖₂ / its error bound (worst: {worst['mse'][1]})", worst["mse"][0], 1.0,
               "H ≥ 3: ∇²ℒ = 0 (non-strict); bound = assembly round-off + eigensolver (Weyl)"),
         Check(f"sorted spectrum of ∇²F* vs {{−λ_i(Σ_yy)μ_j(G)}} ∪ 0, max |Δ|/err (worst: "
               f"{worst['spec'][1]})", worst["spec"][0], 1.0,
-              "theory.md §3.3; err = block-spectrum bound + eigenvalue_tolerance of the "
+              "docs/theory.md §3.3; err = block-spectrum bound + eigenvalue_tolerance of the "
               "predicted products"),
         Check(f"λ_min(∇²F*) vs −λ_max(Σ_yy)(1 + σ_max(W_{{L−1}})²), |Δ|/err (worst: "
               f"{worst['lmin'][1]})", worst["lmin"][0], 1.0,
-              "theory.md §3.3 / P1 Theorem 3; same error bound"),
+              "docs/theory.md §3.3 / P1 Theorem 3; same error bound"),
         Check("number of negative eigenvalues of ∇²F* vs rank(Σ_yy)·N, |Δ| summed over "
               "configurations", count_mismatch, 0, "exact (zero threshold = the error bound)"),
     ]

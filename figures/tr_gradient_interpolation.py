@@ -1,8 +1,9 @@
 """P2: the PC weight gradient moves from the BP gradient to the trust-region direction ∇F* over
 inference time (Innocenti, Singh & Buckley, arXiv:2305.18188, abstract: PC "interpolates" between
-BP and a TR direction; theory.md §4.2 "Interpolation along inference", §8 item 11).
+BP and a TR direction; docs/theory.md §4.2 "Interpolation along inference", §8.11).
 
-For a linear PCN, inference from the feedforward pass ``ẑ`` follows exactly (theory.md §1.3, §4.2)
+For a linear PCN, inference from the feedforward pass ``ẑ`` follows exactly (docs/theory.md §1.3,
+§4.2)
 
     gradient flow:  z(t) − z* = e^{−tH_z}(ẑ − z*),
     Euler, step η:  z_T − z* = (I − ηH_z)^T(ẑ − z*),
@@ -47,14 +48,14 @@ import numpy as np
 
 import linpc
 from linpc.data import linear_teacher
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.inference_interpolation import cosine_similarity
-from linpc.tolerances import roundoff_tolerance, solve_tolerance
+from linpc.numerics import roundoff_tolerance, solve_tolerance
+from linpc.reproduce import Check, FigureSpec, figure_main
+from linpc.trust_region import cosine_similarity
 
 SPEC = FigureSpec(
     name="tr_gradient_interpolation",
     title="PC weight gradient along inference: from BP (t = 0) to the TR direction ∇F* (t = ∞)",
-    source="P2 (abstract: PC interpolates BP and TR directions); theory.md §4.2",
+    source="P2 (abstract: PC interpolates BP and TR directions); docs/theory.md §4.2",
     check="‖g(t) − ∇F*‖ vs the e^{−λ_min t} (flow) / ρ^T (Euler) propagation bound, every t; "
           "g(0) = λ∇_{W_L}ℒ only; BP + TR + curvature (+ stationarity) terms sum to g(t), ∇F*",
     runtime="quick ≈ 4 s / full ≈ 10 s",
@@ -186,8 +187,8 @@ def interpolation_point(point: dict, rng: np.random.Generator) -> dict:
 def make(ctx) -> list[Check]:
     from matplotlib.lines import Line2D
 
-    from linpc.plotting import COLORS, new_figure
-    from linpc.sweeps import Grid
+    from linpc.reproduce import Grid
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     width, n_times, euler_steps = (16, 31, 1000) if ctx.quick else (32, 61, 5000)
     grid = Grid.product({"param": list(PARAMS), "H": list(DEPTHS)},

@@ -1,13 +1,13 @@
 """P2 toy model: the MSE landscape, the energy landscape during inference, and the equilibrated
 energy, with BP and PC gradient-descent trajectories (Innocenti, Singh & Buckley, arXiv:2305.18188;
-blog B1 figures ``bp_loss_land``, ``pc_energy_infer_dynamics``, ``pc_energy_land``; theory.md
+blog B1 figures ``bp_loss_land``, ``pc_energy_infer_dynamics``, ``pc_energy_land``; docs/theory.md
 §4.3 and the P2 row of §7).
 
 Model ``f(x) = w_2w_1x`` (one hidden unit, no biases, λ = 1), data ``x ~ N(1, 0.1²)``,
 ``y = −x`` (P1's sign), one fixed batch of ``B = 64``, so the landscapes are deterministic
 functions of ``(w_1, w_2)``. With ``s_xx = ⟨x²⟩``, ``s_xy = ⟨xy⟩``, ``s_yy = ⟨y²⟩`` (uncentred):
 
-* ``ℒ(w) = ½⟨(y − w_2w_1x)²⟩``,   ``F*(w) = ℒ(w)/(λ⁻¹ + w_2²)`` (theory.md §2.3);
+* ``ℒ(w) = ½⟨(y − w_2w_1x)²⟩``,   ``F*(w) = ℒ(w)/(λ⁻¹ + w_2²)`` (docs/theory.md §2.3);
 * inference is the gradient flow ``dz/dt = −∂F/∂z`` from the feedforward pass ``ẑ = w_1x``. The
   activity Hessian is the scalar ``H_z = 1 + λw_2²`` (§1.2), so ``z(t) − z* = e^{−tH_z}(ẑ − z*)``
   and, per sample and hence for the batch mean,
@@ -41,7 +41,7 @@ Checks (each fails if the theory or linpc were wrong):
    bound ``F(z(t)) − F* ≤ e^{−2λ_min(H_z)t}(F(ẑ) − F*)`` of §1.3, attained for one hidden unit;
 2. the Hessian of each plotted surface at the origin, by ``scipy.differentiate.hessian`` of
    linpc's values, equals (2) (``t = 0``: ∇²ℒ(0); ``t = ∞``: ∇²F*(0) of §3.2, the matrices of
-   ``linpc.shallow_escape_prediction``);
+   ``linpc.dynamics.shallow_escape_prediction``);
 3. saddle escape: from ``w_0 = εu`` the component ``p_t = ⟨w_t, v⟩`` along the bottom eigenvector
    ``v`` of the respective origin Hessian grows by ``g = 1 + η|λ_min|`` per step up to the
    gradient's cubic remainder ``R(w) = ∇f(w) − ∇²f(0)w``, so the first step with ``|p_t| ≥ ρ``
@@ -54,7 +54,7 @@ Checks (each fails if the theory or linpc were wrong):
        ‖R_ℒ(w)‖ ≤ ½s_xx‖w‖³,     ‖R_F*(w)‖ ≤ (2|s_xy| + ½s_xx + 2s_yy + (¼s_xx + s_yy)‖w‖²)‖w‖³.
 
    Both escape times scale like ``log(1/ε)/log g``, so ``t_PC/t_BP → log g_BP/log g_PC``
-   (→ ``1/φ`` as ``η → 0``; theory.md §4.2).
+   (→ ``1/φ`` as ``η → 0``; docs/theory.md §4.2).
 """
 
 from __future__ import annotations
@@ -63,16 +63,15 @@ import numpy as np
 
 import linpc
 from linpc.data import second_moments, toy_gaussian
-from linpc.figure_support import Check, FigureSpec, figure_main
-from linpc.hessians import second_derivative_tolerance
-from linpc.tolerances import roundoff_tolerance
+from linpc.numerics import roundoff_tolerance, second_derivative_tolerance
+from linpc.reproduce import Check, FigureSpec, figure_main
 
 SPEC = FigureSpec(
     name="tr_toy_landscapes",
     title="one-hidden-unit model: ℒ, the energy during inference F(z(t); w), F*, and BP/PC escape",
     source="P2 toy figures (blog B1: bp_loss_land, pc_energy_infer_dynamics, pc_energy_land)",
     check="surfaces F(z(t); w) vs the scalar closed form F* + e^{−2(1+w₂²)t}(λℒ − F*); origin "
-          "Hessians (scipy.differentiate) vs theory.md §3.2; GD escape steps vs linear theory",
+          "Hessians (scipy.differentiate) vs docs/theory.md §3.2; GD escape steps vs linear theory",
     runtime="quick ≈ 5 s / full ≈ 15 s",
     data="synthetic toy Gaussian x ~ N(1, 0.1²), y = −x, B = 64 (one fixed batch), as in P1/P2",
 )
@@ -145,7 +144,7 @@ def closed_forms(w1, w2, x, y, t: float) -> dict:
 
 def origin_hessian_at_time(x, y, t: float) -> np.ndarray:
     """(2): ``∇²ℒ(0) − (1 − e^{−2t}) diag(0, s_yy)`` (λ = 1); ``t = ∞`` gives ∇²F*(0)."""
-    pred = linpc.shallow_escape_prediction(x, y, output_precision=LAMBDA)
+    pred = linpc.dynamics.shallow_escape_prediction(x, y, output_precision=LAMBDA)
     weight = 1.0 if np.isinf(t) else 1.0 - np.exp(-2.0 * t)
     return pred.loss_hessian - weight * np.diag([0.0, pred.s_yy])
 
@@ -171,7 +170,7 @@ def landscape_at_time(point: dict, rng: np.random.Generator) -> dict:
     n, m = point["grid"], point["slice_points"]
     w = np.linspace(-W_LIM, W_LIM, n)
     surface = np.array([[energy_after_inference(w1, w2, t, x, y) for w1 in w] for w2 in w])
-    pred = linpc.shallow_escape_prediction(x, y, output_precision=LAMBDA)
+    pred = linpc.dynamics.shallow_escape_prediction(x, y, output_precision=LAMBDA)
     v = pred.loss_escape_direction                    # ℒ's escape direction; trap ⟂ v
     u = np.array([v[1], -v[0]])
     s = np.linspace(-SLICE_LIM, SLICE_LIM, m)
@@ -208,7 +207,7 @@ def gd_dynamics(point: dict, rng: np.random.Generator) -> dict:
     x, y = toy_data(point["data_seed"])
     mom = second_moments(x, y)
     sxx, sxy, syy = float(mom.xx[0, 0]), float(mom.yx[0, 0]), float(mom.yy[0, 0])
-    pred = linpc.shallow_escape_prediction(x, y, output_precision=LAMBDA)
+    pred = linpc.dynamics.shallow_escape_prediction(x, y, output_precision=LAMBDA)
     out: dict = {}
     for start, w0 in STARTS.items():
         for name, pc in (("bp", False), ("pc", True)):
@@ -249,7 +248,7 @@ def make(ctx) -> list[Check]:
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
 
-    from linpc.plotting import COLORS, new_figure
+    from linpc.reproduce.plotting import COLORS, new_figure
 
     x, y = toy_data()
     grid = 21 if ctx.quick else 81
@@ -289,7 +288,7 @@ def make(ctx) -> list[Check]:
         bound = min(bound, float(np.min(dyn[f"{name}_offset_bound"])))
 
     # ---- plot
-    pred = linpc.shallow_escape_prediction(x, y, output_precision=LAMBDA)
+    pred = linpc.dynamics.shallow_escape_prediction(x, y, output_precision=LAMBDA)
     fig, axes = new_figure(2, 4, width=7.2, height=4.6,
                            gridspec_kw={"height_ratios": [1.0, 1.1]})
     t_colors = {"0": COLORS["bp"], "0.25": COLORS["extra"], "1": COLORS["other"],
@@ -394,7 +393,7 @@ def make(ctx) -> list[Check]:
               "errors, squares, pairwise batch sum), relative to Σ of squared intermediates"),
         Check("origin Hessians of the 4 surfaces (scipy.differentiate) vs ∇²ℒ(0) − "
               "(1 − e^{−2t})diag(0, s_yy): max abs entry error", hess_err, hess_tol,
-              "linpc.hessians.second_derivative_tolerance (truncation estimate + cancellation "
+              "linpc.numerics.second_derivative_tolerance (truncation estimate + cancellation "
               f"{SURFACE_OPS}·eps·F/h², h = smallest step), smallest over t"),
         Check("GD escape steps outside the linear-theory window [t_pred, t_pred + 1] (BP and PC, "
               "all ε), in steps", excess, bound,

@@ -1,59 +1,40 @@
 """linpc: exact, fast verification of the theory of deep linear predictive coding networks.
 
-A flat namespace over small modules, one concept each (see README.md for the map). Names that
-researchers know from jpc (``linear_equilib_energy``, ``compute_linear_equilib_rescaling``,
-``compute_linear_activity_hessian``, ``compute_linear_activity_solution``,
-``compute_linear_equilib_energy_grads``) are plain functions of ``(Ws, x, y, *, ...)``.
+The flat namespace is the curated API: the model, its equilibrium (``z*``, ``F*``, ``S``), the
+Hessians of ``F*`` and ``ℒ``, the conditioning of inference, the trust-region solver, and the
+functions named as in jpc. Everything else lives in subpackages by theory area, each a namespace
+of its own (``linpc.landscape.zero_rank_point``, ``linpc.mupc.inference_speed``):
+
+==========================  ==================================================================
+subpackage                  theory (sections of ``docs/theory.md``)
+==========================  ==================================================================
+:mod:`linpc.core`           network, energy, MSE, activity Hessian, equilibrium, inference (§0–2)
+:mod:`linpc.landscape`      Hessians, spectra, saddles of ``F*`` and ``ℒ``, higher orders (§3, §5)
+:mod:`linpc.trust_region`   PC inference as a trust-region method (§4)
+:mod:`linpc.mupc`           μPC, conditioning of inference with depth, PC → BP limits (§1.4, §6)
+:mod:`linpc.dynamics`       BP and PC training near saddles, the papers' toy experiments (§4.2, §7)
+:mod:`linpc.data`           the papers' synthetic data sets and their second moments
+:mod:`linpc.numerics`       tolerances, warnings, validation, block Cholesky, Lanczos, threads
+:mod:`linpc.jpc`            every jpc-compatible function of ``(Ws, x, y)``
+:mod:`linpc.verify`         the battery behind ``linpc verify`` and the dense references
+:mod:`linpc.reproduce`      ``linpc reproduce``: sweeps, figure contract, report
+:mod:`linpc.testing`        hypothesis strategies for property-testing PC code against linpc
+==========================  ==================================================================
+
+Section numbers refer to ``docs/theory.md``, the mathematics that the code implements.
 """
 
-from __future__ import annotations
-
-__version__ = "0.1.0"
-
-from .activity import ActivityHessian, ExtremeEigenvalues, activity_hessian
-from .blocktridiag import BlockCholesky, NotPositiveDefiniteError, block_cholesky
-from .conditioning import IllConditionedWarning
-from .critical_points import (
-    CriticalPointClassification,
-    classify_critical_point,
-    gradient_roundoff_tolerance,
-)
-from .data import (
-    MNIST1D_SHAPE,
-    MNIST_SHAPE,
-    MatrixCompletionTask,
-    SecondMoments,
-    linear_teacher,
-    matrix_completion,
-    one_hot_classes,
-    second_moments,
-    toy_gaussian,
-    toy_gaussian_sampler,
-)
-from .dynamics import (
-    EscapeTimeFit,
-    MatrixCompletionRun,
-    Trajectory,
-    escape_step,
-    escape_time_ratio,
-    euler_inference,
-    gradient_scales,
-    masked_mse,
-    masked_mse_gradient,
-    pc_euler_gradient,
-    run_matrix_completion,
-    run_toy,
-    toy_network,
-    train,
-)
-from .energy import (
+from linpc import core, data, dynamics, jpc, landscape, mupc, numerics, trust_region
+from linpc._version import __version__
+from linpc.core.activity_hessian import ActivityHessian, ExtremeEigenvalues
+from linpc.core.energy import (
     energy,
     energy_activity_gradient,
     energy_parameter_gradient,
     layer_energies,
     prediction_errors,
 )
-from .equilibrium import (
+from linpc.core.equilibrium import (
     Equilibrium,
     activity_rhs,
     equilibrated_energy,
@@ -61,276 +42,84 @@ from .equilibrium import (
     equilibrium_rescaling,
     solve_equilibrium,
 )
-from .expansions import (
-    NeumannSeries,
-    TaylorExpansion,
-    directional_taylor_coefficients,
-    flatness_order,
-    neumann_series,
-    origin_flatness_orders,
-    rescaling_series_matrix,
-)
-from .forward_scale import (
-    ForwardNormSample,
-    expected_forward_norms,
-    layer_gains,
-    mupc_forward_norms,
-    sample_forward_norms,
-)
-from .gaussian import cross_covariances, output_covariance, sample_gaussian_model
-from .hessian_spectrum import HessianSpectrum, hessian_spectrum
-from .hessians import (
-    EquilibratedEnergyHessian,
-    MSEHessian,
-    ParameterHessian,
-    equilib_energy_hessian,
-    equilibrated_energy_hessian,
-    equilibrated_energy_hvp,
-    hessian_roundoff_tolerance,
-    mse_hessian,
-    mse_hvp,
-    mse_loss_hessian,
-    second_derivative_tolerance,
-)
-from .inference import (
+from linpc.core.inference import (
     InferenceResult,
-    contraction_factor,
+    euler_inference,
     gradient_descent_inference,
     gradient_flow_activities,
     optimal_step_size,
     steps_to_tolerance,
 )
-from .inference_interpolation import (
-    InferenceInterpolation,
-    WeakPrecisionGaps,
-    inference_interpolation,
-    weak_precision_gaps,
-)
-from .inference_speed import (
-    InferenceSpeed,
-    exact_steps_to_tolerance,
-    inference_speed,
-    spectral_gradient_norms,
-)
-from .jpc_compat import (
+from linpc.core.initialisation import init_network, init_weights
+from linpc.core.loss import mse_gradient, mse_loss
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays, flatten_parameters, with_flat_parameters
+from linpc.core.parameterisation import PARAM_TYPES, layer_scalings
+from linpc.core.rescaled_mse import rescaled_mse_gradient
+from linpc.data.moments import second_moments
+from linpc.data.synthetic import toy_gaussian
+from linpc.dynamics.optim import Adam
+from linpc.dynamics.training import Trajectory, train
+from linpc.jpc import (
+    activity_hessian_condition_number,
+    activity_hessian_extreme_eigenvalues,
     compute_linear_activity_hessian,
     compute_linear_activity_solution,
     compute_linear_equilib_energy_grads,
     compute_linear_equilib_rescaling,
+    equilib_energy_hessian,
     linear_equilib_energy,
+    mse_loss_hessian,
 )
-from .loss import mse_gradient, mse_loss
-from .mupc_limits import (
-    Agreement,
-    expected_rescaling,
-    mupc_expected_rescaling,
-    pc_bp_agreement,
-    sample_rescalings,
+from linpc.landscape.critical_points import CriticalPointClassification, classify_critical_point
+from linpc.landscape.expansions import directional_taylor_coefficients, neumann_series
+from linpc.landscape.flatness import origin_flatness_orders
+from linpc.landscape.hessian_spectrum import HessianSpectrum, hessian_spectrum
+from linpc.landscape.hessians import (
+    EquilibratedEnergyHessian,
+    MSEHessian,
+    equilibrated_energy_hessian,
+    mse_hessian,
 )
-from .network import LinearPCN
-from .optim import Adam
-from .parameterisation import PARAM_TYPES, init_weights, layer_scalings
-from .parameters import ParameterArrays, flatten_parameters, with_flat_parameters
-from .pc_trust_region import (
-    PCTrustRegionStep,
+from linpc.landscape.origin import GOLDEN_RATIO, origin_hessians, origin_network, origin_spectra
+from linpc.landscape.zero_rank import other_saddle, zero_rank_point
+from linpc.mupc.conditioning import activity_hessian_part_eigenvalues
+from linpc.mupc.forward_scale import expected_forward_norms
+from linpc.mupc.inference_speed import inference_speed
+from linpc.mupc.limits import expected_rescaling, pc_bp_agreement
+from linpc.mupc.tridiagonal_limit import tridiagonal_limit_spectrum
+from linpc.numerics.block_cholesky import BlockCholesky, NotPositiveDefiniteError
+from linpc.numerics.warnings import IllConditionedWarning
+from linpc.trust_region.gradient_decomposition import (
     WeightGradientDecomposition,
-    pc_trust_region_step,
-    pc_trust_region_subproblem,
     weight_gradient_decomposition,
 )
-from .rescaled_mse import rescaled_mse_gradient, rescaled_mse_gradient_cosine
-from .saddles import (
-    GOLDEN_RATIO,
-    FlatnessOrders,
-    OriginHessians,
-    PredictedSpectrum,
-    flatness_orders,
-    last_layer_correction,
-    last_layer_gram,
-    one_unit_curvature_ratio,
-    origin_curvature_ratio,
-    origin_hessians,
-    origin_network,
-    origin_spectra,
-    other_saddle,
-    zero_last_layer_energy_hessian,
-    zero_rank_curvature_bound,
-    zero_rank_point,
-)
-from .scalings import (
-    activity_decay_sensitivity,
-    init_network,
-    init_variances,
-    limits_output_precision,
-    one_hidden_layer_decay_equilibrium,
-)
-from .shallow_escape import ShallowEscapePrediction, shallow_escape_prediction
-from .spectrum import (
-    CONDITIONING_SETTINGS,
-    activity_hessian_condition_number,
-    activity_hessian_extreme_eigenvalues,
-    activity_hessian_part_eigenvalues,
-    conditioning_table,
-    small_branch_bound,
-    small_branch_deviation,
-    tridiagonal_limit_condition_number,
-    tridiagonal_limit_spectrum,
-)
-from .sweeps import Grid, SweepCacheWarning, SweepResult, run_sweep
-from .trust_region import TrustRegionResult, solve_trust_region_subproblem
+from linpc.trust_region.interpolation import inference_interpolation, weak_precision_gaps
+from linpc.trust_region.pc_step import PCTrustRegionStep, pc_trust_region_step
+from linpc.trust_region.subproblem import TrustRegionResult, solve_trust_region_subproblem
 
 __all__ = [
-    "CONDITIONING_SETTINGS",
-    "GOLDEN_RATIO",
-    "MNIST1D_SHAPE",
-    "MNIST_SHAPE",
-    "PARAM_TYPES",
-    "ActivityHessian",
-    "Adam",
-    "Agreement",
-    "BlockCholesky",
-    "CriticalPointClassification",
-    "EquilibratedEnergyHessian",
-    "Equilibrium",
-    "EscapeTimeFit",
-    "ExtremeEigenvalues",
-    "FlatnessOrders",
-    "ForwardNormSample",
-    "Grid",
-    "HessianSpectrum",
-    "IllConditionedWarning",
-    "InferenceInterpolation",
-    "InferenceResult",
-    "InferenceSpeed",
-    "LinearPCN",
-    "MSEHessian",
-    "MatrixCompletionRun",
-    "MatrixCompletionTask",
-    "NeumannSeries",
-    "NotPositiveDefiniteError",
-    "OriginHessians",
-    "PCTrustRegionStep",
-    "ParameterArrays",
-    "ParameterHessian",
-    "PredictedSpectrum",
-    "SecondMoments",
-    "ShallowEscapePrediction",
-    "SweepCacheWarning",
-    "SweepResult",
-    "TaylorExpansion",
-    "Trajectory",
-    "TrustRegionResult",
-    "WeakPrecisionGaps",
-    "WeightGradientDecomposition",
-    "__version__",
-    "activity_decay_sensitivity",
-    "activity_hessian",
-    "activity_hessian_condition_number",
-    "activity_hessian_extreme_eigenvalues",
-    "activity_hessian_part_eigenvalues",
-    "activity_rhs",
-    "block_cholesky",
-    "classify_critical_point",
-    "compute_linear_activity_hessian",
-    "compute_linear_activity_solution",
-    "compute_linear_equilib_energy_grads",
-    "compute_linear_equilib_rescaling",
-    "conditioning_table",
-    "contraction_factor",
-    "cross_covariances",
-    "directional_taylor_coefficients",
-    "energy",
-    "energy_activity_gradient",
-    "energy_parameter_gradient",
-    "equilib_energy_hessian",
-    "equilibrated_energy",
-    "equilibrated_energy_gradient",
-    "equilibrated_energy_hessian",
-    "equilibrated_energy_hvp",
-    "equilibrium_rescaling",
-    "escape_step",
-    "escape_time_ratio",
-    "euler_inference",
-    "exact_steps_to_tolerance",
-    "expected_forward_norms",
-    "expected_rescaling",
-    "flatness_order",
-    "flatness_orders",
-    "flatten_parameters",
-    "gradient_descent_inference",
-    "gradient_flow_activities",
-    "gradient_roundoff_tolerance",
-    "gradient_scales",
-    "hessian_roundoff_tolerance",
-    "hessian_spectrum",
-    "inference_interpolation",
-    "inference_speed",
-    "init_network",
-    "init_variances",
-    "init_weights",
-    "last_layer_correction",
-    "last_layer_gram",
-    "layer_energies",
-    "layer_gains",
-    "layer_scalings",
-    "limits_output_precision",
-    "linear_equilib_energy",
-    "linear_teacher",
-    "masked_mse",
-    "masked_mse_gradient",
-    "matrix_completion",
-    "mse_gradient",
-    "mse_hessian",
-    "mse_hvp",
-    "mse_loss",
-    "mse_loss_hessian",
-    "mupc_expected_rescaling",
-    "mupc_forward_norms",
-    "neumann_series",
-    "one_hidden_layer_decay_equilibrium",
-    "one_hot_classes",
-    "one_unit_curvature_ratio",
-    "optimal_step_size",
-    "origin_curvature_ratio",
-    "origin_flatness_orders",
-    "origin_hessians",
-    "origin_network",
-    "origin_spectra",
-    "other_saddle",
-    "output_covariance",
-    "pc_bp_agreement",
-    "pc_euler_gradient",
-    "pc_trust_region_step",
-    "pc_trust_region_subproblem",
-    "prediction_errors",
-    "rescaled_mse_gradient",
-    "rescaled_mse_gradient_cosine",
-    "rescaling_series_matrix",
-    "run_matrix_completion",
-    "run_sweep",
-    "run_toy",
-    "sample_forward_norms",
-    "sample_gaussian_model",
-    "sample_rescalings",
-    "second_derivative_tolerance",
-    "second_moments",
-    "shallow_escape_prediction",
-    "small_branch_bound",
-    "small_branch_deviation",
-    "solve_equilibrium",
-    "solve_trust_region_subproblem",
-    "spectral_gradient_norms",
-    "steps_to_tolerance",
-    "toy_gaussian",
-    "toy_gaussian_sampler",
-    "toy_network",
-    "train",
-    "tridiagonal_limit_condition_number",
-    "tridiagonal_limit_spectrum",
-    "weak_precision_gaps",
-    "weight_gradient_decomposition",
-    "with_flat_parameters",
-    "zero_last_layer_energy_hessian",
-    "zero_rank_curvature_bound",
-    "zero_rank_point",
+    "GOLDEN_RATIO", "PARAM_TYPES", "ActivityHessian", "Adam", "BlockCholesky",
+    "CriticalPointClassification", "EquilibratedEnergyHessian", "Equilibrium",
+    "ExtremeEigenvalues", "HessianSpectrum", "IllConditionedWarning", "InferenceResult",
+    "LinearPCN", "MSEHessian", "NotPositiveDefiniteError", "PCTrustRegionStep", "ParameterArrays",
+    "Trajectory", "TrustRegionResult", "WeightGradientDecomposition", "__version__",
+    "activity_hessian_condition_number", "activity_hessian_extreme_eigenvalues",
+    "activity_hessian_part_eigenvalues", "activity_rhs", "classify_critical_point",
+    "compute_linear_activity_hessian", "compute_linear_activity_solution",
+    "compute_linear_equilib_energy_grads", "compute_linear_equilib_rescaling", "core", "data",
+    "directional_taylor_coefficients", "dynamics", "energy", "energy_activity_gradient",
+    "energy_parameter_gradient", "equilib_energy_hessian", "equilibrated_energy",
+    "equilibrated_energy_gradient", "equilibrated_energy_hessian", "equilibrium_rescaling",
+    "euler_inference", "expected_forward_norms", "expected_rescaling", "flatten_parameters",
+    "gradient_descent_inference", "gradient_flow_activities", "hessian_spectrum",
+    "inference_interpolation", "inference_speed", "init_network", "init_weights", "jpc",
+    "landscape", "layer_energies", "layer_scalings", "linear_equilib_energy", "mse_gradient",
+    "mse_hessian", "mse_loss", "mse_loss_hessian", "mupc", "neumann_series", "numerics",
+    "optimal_step_size", "origin_flatness_orders", "origin_hessians", "origin_network",
+    "origin_spectra", "other_saddle", "pc_bp_agreement", "pc_trust_region_step",
+    "prediction_errors", "rescaled_mse_gradient", "second_moments", "solve_equilibrium",
+    "solve_trust_region_subproblem", "steps_to_tolerance", "toy_gaussian", "train",
+    "tridiagonal_limit_spectrum", "trust_region", "weak_precision_gaps",
+    "weight_gradient_decomposition", "with_flat_parameters", "zero_rank_point",
 ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import format_report, run_verify
+    from linpc.verify.framework import format_report, run_verify
 
     t0 = time.perf_counter()
     rows = run_verify(quick=args.quick, seed=args.seed, progress=not args.no_progress,
@@ -28,7 +28,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from .reproduce import run_reproduce
+    from linpc.reproduce.runner import run_reproduce
 
     try:
         summary = run_reproduce(args.out, quick=args.quick, only=args.only, jobs=args.jobs,
@@ -43,14 +43,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if summary.passed else 1
 
 
-def repo_root() -> Path | None:
-    """The source checkout containing this package, if linpc runs from one."""
-    root = Path(__file__).resolve().parent.parent
-    return root if (root / "proofs").is_dir() else None
-
-
 def _cmd_proofs(args: argparse.Namespace) -> int:
-    root = repo_root()
+    from linpc.reproduce.runner import source_checkout
+
+    root = source_checkout()
     if root is None:
         print("linpc proofs needs a source checkout (the proofs/ folder is not installed with the "
               "package); clone the repository and install it with pip install -e '.[all]'",

@@ -1,11 +1,29 @@
-"""jpc-compatible theory functions: plain functions of ``(Ws, x, y, *, …)``.
+"""Every jpc-compatible function: plain functions of ``(Ws, x, y, *, …)`` with jpc's names.
 
 These mirror the names and keywords of jpc's theoretical tools (thebuckleylab/jpc,
 ``jpc/_core/_analytical.py``) on numpy arrays: ``Ws`` is a list of ``(out, in)`` weight matrices,
-data are batch-first, energies are normalised by ``1/(2B)``. They are built on
-:class:`linpc.LinearPCN` and are correct in every configuration, including those where jpc's own
-helpers are not (theory.md §8: ``gamma`` with ``"sp"``/``"ntp"``, ``"ntp"`` with skips): the
-multipliers are always those of :func:`linpc.parameterisation.layer_scalings` (per fan-in), or
+data are batch-first, energies are normalised by ``1/(2B)``. Each builds a
+:class:`linpc.LinearPCN` with :func:`network_from_jpc_keywords` and calls the native function of
+the theory area it belongs to, so the keywords mean the same everywhere and these shims add no
+mathematics of their own:
+
+=========================================  ===========================================
+jpc name                                   native computation
+=========================================  ===========================================
+``linear_equilib_energy``                  :func:`~linpc.core.equilibrium.equilibrated_energy`
+``compute_linear_equilib_rescaling``       :func:`~linpc.core.equilibrium.equilibrium_rescaling`
+``compute_linear_activity_hessian``        :meth:`~linpc.ActivityHessian.to_dense`
+``compute_linear_activity_solution``       :func:`~linpc.core.equilibrium.solve_equilibrium`
+``compute_linear_equilib_energy_grads``    :func:`~linpc.equilibrated_energy_gradient`
+``equilib_energy_hessian``                 :func:`~linpc.equilibrated_energy_hessian`
+``mse_loss_hessian``                       :func:`~linpc.landscape.hessians.mse_hessian`
+``activity_hessian_extreme_eigenvalues``   :meth:`~linpc.ActivityHessian.extreme_eigenvalues`
+``activity_hessian_condition_number``      :meth:`~linpc.ActivityHessian.extreme_eigenvalues`
+=========================================  ===========================================
+
+They are correct in every configuration, including those where jpc's own helpers are not
+(docs/theory.md §8.8: ``gamma`` with ``"sp"``/``"ntp"``, ``"ntp"`` with skips): the multipliers
+are always those of :func:`linpc.core.parameterisation.layer_scalings` (per fan-in), or
 ``scalings`` when given, with ``gamma`` dividing ``a_L``.
 
 Common keywords
@@ -27,28 +45,34 @@ biases : sequence, optional
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .activity import ActivityHessian
-from .equilibrium import (
+from linpc.core.activity_hessian import ActivityHessian
+from linpc.core.equilibrium import (
     equilibrated_energy,
     equilibrated_energy_gradient,
     equilibrium_rescaling,
     solve_equilibrium,
 )
-from .network import LinearPCN
+from linpc.core.network import LinearPCN
+from linpc.landscape.hessians import (
+    EquilibratedEnergyHessian,
+    MSEHessian,
+    equilibrated_energy_hessian,
+    mse_hessian,
+)
+from linpc.numerics.types import Array
 
 __all__ = [
-    "compute_linear_activity_hessian",
-    "compute_linear_activity_solution",
-    "compute_linear_equilib_energy_grads",
-    "compute_linear_equilib_rescaling",
-    "linear_equilib_energy",
+    "activity_hessian_condition_number", "activity_hessian_extreme_eigenvalues",
+    "compute_linear_activity_hessian", "compute_linear_activity_solution",
+    "compute_linear_equilib_energy_grads", "compute_linear_equilib_rescaling",
+    "equilib_energy_hessian", "linear_equilib_energy", "mse_loss_hessian",
+    "network_from_jpc_keywords",
 ]
-
-Array = NDArray[np.float64]
+EigenMethod = Literal["auto", "banded", "lanczos", "dense"]
 
 
 def network_from_jpc_keywords(
@@ -127,7 +151,7 @@ def compute_linear_equilib_rescaling(
 
     References
     ----------
-    .. [1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1; theory.md §2.1.
+    .. [1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1; docs/theory.md §2.1.
     """
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
@@ -149,7 +173,8 @@ def compute_linear_activity_hessian(
     """Dense per-sample activity Hessian ``H_z = ∂²F/∂z∂z`` (block order ``z_1..z_H``).
 
     Diagonal blocks ``I + Λ_{l+1} M_{l+1}ᵀ M_{l+1}``, off-diagonal blocks ``−M_{l+1}`` (below) and
-    ``−M_{l+1}ᵀ`` (above), ``Λ_L = λ`` (theory.md §1.2; Innocenti et al. 2025, arXiv:2505.13124).
+    ``−M_{l+1}ᵀ`` (above), ``Λ_L = λ`` (docs/theory.md §1.2; Innocenti et al. 2025,
+    arXiv:2505.13124).
     ``diag``/``off_diag`` keep only those parts (jpc's switches). For large networks use
     :class:`linpc.ActivityHessian` (banded/block views, factorisation, spectrum) instead.
     """
@@ -197,9 +222,147 @@ def compute_linear_equilib_energy_grads(
 
     By the envelope theorem, ``∂F*/∂W_l = −(a_l Λ_l / B) Σ_i e*_l z*_{l-1}ᵀ`` (the PC weight
     gradient
-    at the inference equilibrium; theory.md §2.5 item 5).
+    at the inference equilibrium; docs/theory.md §2.5.5).
     """
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
                                     output_energy_scaling=output_energy_scaling)
     return list(equilibrated_energy_gradient(net, x, y, method="gaussian").weights)
+
+
+def activity_hessian_extreme_eigenvalues(
+    Ws: Sequence[ArrayLike],
+    *,
+    param_type: str = "sp",
+    scalings: Sequence[float] | None = None,
+    use_skips: bool = False,
+    gamma: float | None = None,
+    output_energy_scaling: float | None = None,
+    activity_decay: float = 0.0,
+    method: EigenMethod = "auto",
+    tol: float = 1e-12,
+) -> tuple[float, float]:
+    """Smallest and largest eigenvalue ``(λ_min, λ_max)`` of the per-sample activity Hessian.
+
+    ``H_z`` has diagonal blocks ``I + λ_{l+1} M_{l+1}ᵀ M_{l+1}`` (``λ_{l+1} = 1`` except the output
+    precision ``λ_L = λ``), plus ``δ I`` with an activity decay, and off-diagonal blocks
+    ``−M_{l+1}`` (docs/theory.md §1.2; Innocenti et al., μPC, NeurIPS 2025, arXiv:2505.13124). It
+    depends on ``W_2, …, W_L`` only. No dense matrix is formed.
+
+    Parameters
+    ----------
+    Ws : sequence of array_like
+        ``[W_1, …, W_L]``, ``W_l`` of shape ``(n_l, n_{l-1})``.
+    param_type, scalings, use_skips, gamma, output_energy_scaling, activity_decay
+        As in :class:`linpc.LinearPCN` (jpc's keywords).
+    method : {"auto", "banded", "lanczos", "dense"}
+        See :meth:`linpc.ActivityHessian.extreme_eigenvalues`; ``"auto"`` uses LAPACK's banded
+        eigensolver while ``n² u`` is small and Lanczos with block Cholesky solves beyond.
+    tol : float
+        Relative tolerance of the Lanczos iteration.
+
+    Returns
+    -------
+    (float, float)
+        ``(λ_min, λ_max)``. For the accuracy achieved use
+        ``linpc.ActivityHessian(net).extreme_eigenvalues()``, which also returns error bounds.
+    """
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling,
+                                    activity_decay=activity_decay)
+    ev = ActivityHessian(net).extreme_eigenvalues(method=method, tol=tol)
+    return float(ev.lambda_min), float(ev.lambda_max)
+
+
+def activity_hessian_condition_number(
+    Ws: Sequence[ArrayLike],
+    *,
+    param_type: str = "sp",
+    scalings: Sequence[float] | None = None,
+    use_skips: bool = False,
+    gamma: float | None = None,
+    output_energy_scaling: float | None = None,
+    activity_decay: float = 0.0,
+    method: EigenMethod = "auto",
+    tol: float = 1e-12,
+) -> float:
+    """``κ(H_z) = λ_max(H_z)/λ_min(H_z)``, the 2-norm condition number of inference.
+
+    Gradient-descent inference with the best fixed step contracts the error by
+    ``(κ − 1)/(κ + 1)`` per step (docs/theory.md §1.3). Keywords as in
+    :func:`activity_hessian_extreme_eigenvalues`.
+    """
+    lo, hi = activity_hessian_extreme_eigenvalues(
+        Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,
+        output_energy_scaling=output_energy_scaling, activity_decay=activity_decay,
+        method=method, tol=tol)
+    return hi / lo
+
+
+def equilib_energy_hessian(
+    Ws: Sequence[ArrayLike],
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    param_type: str = "sp",
+    scalings: Sequence[float] | None = None,
+    use_skips: bool = False,
+    gamma: float | None = None,
+    output_energy_scaling: float | None = None,
+    matrix_free: bool = False,
+    biases: Sequence[ArrayLike | None] | None = None,
+) -> Array | EquilibratedEnergyHessian:
+    """Hessian of jpc's ``linear_equilib_energy`` w.r.t. all weights, in linpc's order.
+
+    ``F* = (1/2B)Σ_i r_iᵀS⁻¹r_i``, ``S = λ⁻¹I + Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ`` (P1 Theorem 1), with
+    the multipliers of ``param_type`` (or ``scalings``), identity skips, ``gamma`` and output
+    precision ``λ = output_energy_scaling``. Parameter order: ``W_1..W_L`` row-major (then the
+    biases, if given). Computed as the Schur complement of the joint ``(z, θ)`` Hessian
+    (:func:`equilibrated_energy_hessian`).
+
+    Parameters
+    ----------
+    Ws : sequence of array_like
+        ``[W_1, …, W_L]``, ``W_l`` of shape ``(n_l, n_{l-1})``.
+    x, y : array_like
+        ``(B, d_x)``, ``(B, d_y)``.
+    matrix_free : bool
+        Return a ``LinearOperator`` with exact products instead of a dense ``(P, P)`` array.
+    biases : sequence, optional
+        Raw biases (a linpc extension).
+
+    Returns
+    -------
+    ndarray of shape (P, P), or EquilibratedEnergyHessian
+    """
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling, biases=biases)
+    return equilibrated_energy_hessian(net, x, y, matrix_free=matrix_free)
+
+
+def mse_loss_hessian(
+    Ws: Sequence[ArrayLike],
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    param_type: str = "sp",
+    scalings: Sequence[float] | None = None,
+    use_skips: bool = False,
+    gamma: float | None = None,
+    output_energy_scaling: float | None = None,
+    matrix_free: bool = False,
+    biases: Sequence[ArrayLike | None] | None = None,
+    mean_over_outputs: bool = False,
+) -> Array | MSEHessian:
+    """Hessian of the MSE ``ℒ = (1/2B)Σ‖y − M_{L:1}x‖²`` w.r.t. all weights (linpc's order).
+
+    Same keywords as :func:`equilib_energy_hessian` (``output_energy_scaling`` is accepted for
+    symmetry and does not affect ``ℒ``); ``mean_over_outputs=True`` gives the Hessian of ``ℒ/d_y``,
+    the convention of P1's Hessian notebooks (docs/theory.md §0).
+    """
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling, biases=biases)
+    return mse_hessian(net, x, y, matrix_free=matrix_free, mean_over_outputs=mean_over_outputs)

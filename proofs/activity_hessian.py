@@ -1,6 +1,6 @@
 """Activity Hessian of a deep linear PCN: block-tridiagonal form and factorisation H_z = DᵀΛ̃D.
 
-Theorem (theory.md §1.2; jpc ``compute_linear_activity_hessian``; P3 §3 with multipliers). The
+Theorem (docs/theory.md §1.2; jpc ``compute_linear_activity_hessian``; P3 §3 with multipliers). The
 energy F is quadratic in z = (z_1, …, z_H) with constant Hessian
 
     (H_z)_{l,l} = I + Λ_{l+1} M_{l+1}ᵀ M_{l+1},
@@ -15,22 +15,20 @@ of D is unit lower-triangular, so vᵀH_z v ≥ ‖D_top v‖² > 0 for v ≠ 0:
 inference).
 H_z depends neither on the data nor on W_1 (nor a_1). The gradient is ∇_zF = H_z z − b with
 b_1 = M_1 x, b_H = λ M_Lᵀ y (both if H = 1), other b_l = 0, and F = ½(Dz − c)ᵀΛ̃(Dz − c) with
-c = (M_1 x, 0, …, 0, −y), b = DᵀΛ̃c (theory.md §2.2 item 3).
+c = (M_1 x, 0, …, 0, −y), b = DᵀΛ̃c (docs/theory.md §2.2.3).
 
 Derivation: the Hessian and gradient are obtained by differentiating F (built from its definition
 with explicit symbolic matrices, multipliers and λ) and compared entry by entry with the claims.
 
 Defects (``--defect NAME``): ``offdiag_sign`` — off-diagonal blocks +M_{l+1}ᵀ;
 ``last_block_without_lambda`` — last diagonal block I + M_LᵀM_L; ``residual_diag_2a`` — residual
-diagonal 2I + 2a(W + Wᵀ) + a²WᵀW (the jpc activity-decay slip, theory.md §8.8c).
+diagonal 2I + 2a(W + Wᵀ) + a²WᵀW (the jpc activity-decay slip, docs/theory.md §8.8c).
 """
 
 from __future__ import annotations
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Proof,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     flat,
     positive_symbols,
     quadratic_parts,
@@ -39,6 +37,8 @@ from _common import (  # scripts run as files: proofs/ is sys.path[0]
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain
+from _proof import Proof
 
 DEFECTS = {
     "offdiag_sign": "off-diagonal blocks +M_{l+1}ᵀ instead of −M_{l+1}ᵀ",
@@ -80,7 +80,7 @@ def claimed_Hz(chain: LinearChain, proof: Proof) -> sp.Matrix:
 
 
 def claimed_Hz_explicit(chain: LinearChain, proof: Proof) -> sp.Matrix:
-    """Explicit plain / residual block formulas in terms of W_l, a_l and λ (theory.md §1.2)."""
+    """Explicit plain / residual block formulas in terms of W_l, a_l and λ (docs/theory.md §1.2)."""
     H, blocks = chain.H, {}
     for l in range(1, H + 1):
         W, a = chain.W[l], chain.a[l]  # layer l + 1

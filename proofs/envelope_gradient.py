@@ -1,6 +1,6 @@
 """Weight gradient of the equilibrated energy (envelope theorem).
 
-Theorem (theory.md §1.1 and §2.5 item 5; P1 §3, P2 §3): per sample,
+Theorem (docs/theory.md §1.1 and §2.5.5; P1 §3, P2 §3): per sample,
 
     ∂F*/∂W_l = −a_l Λ_l e*_l z*_{l−1}ᵀ,   l = 1..L,
 
@@ -29,19 +29,18 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Proof,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     flat,
     minimise_quadratic,
     positive_symbols,
     quadratic_parts,
     rational_matrix,
-    rescaling_S,
     split,
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain, rescaling_S
+from _proof import Proof
 
 DEFECTS = {
     "no_lambda_last_layer": "last-layer rule −a_L e_L z_Hᵀ without the precision λ",

@@ -1,6 +1,6 @@
 """Equilibrated energy and closed-form equilibrium of deep linear PCNs (matrix case).
 
-Theorem (P1 Thm 1 with general multipliers and output precision; theory.md §2.1 and §1.3). For
+Theorem (P1 Thm 1 with general multipliers and output precision; docs/theory.md §2.1 and §1.3). For
 any linear chain M_1, …, M_L (plain M_l = a_l W_l or residual M_l = I + a_l W_l) and precision λ,
 
     F* = min_z F = ½ rᵀ S⁻¹ r,   r = y − M_{L:1} x,   S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ,
@@ -34,22 +34,19 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Moments,
-    Proof,
-    batch_mean,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     exact_det,
     flat,
     minimise_quadratic,
     positive_symbols,
     quadratic_parts,
     rational_matrix,
-    rescaling_S,
     split,
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain, Moments, batch_mean, rescaling_S
+from _proof import Proof
 
 DEFECTS = {
     "drop_WL_term": "S = λ⁻¹I + Σ_{l=2}^{L−1} M_{L:l}M_{L:l}ᵀ (the W_L W_Lᵀ term dropped)",

@@ -1,8 +1,8 @@
 """Equilibrated energy of scalar linear chains: F* = ℒ / s.
 
-Theorem (P1 Thm 1, scalar case; theory.md §2.3 "Scalar chain"). For a chain of scalar layers with
-H = L − 1 hidden units, effective maps m_l (m_l = a_l w_l plain, m_l = 1 + a_l w_l residual) and
-output precision λ, the minimum over the hidden activities of
+Theorem (P1 Thm 1, scalar case; docs/theory.md §2.3 "Scalar chain"). For a chain of scalar layers
+with H = L − 1 hidden units, effective maps m_l (m_l = a_l w_l plain, m_l = 1 + a_l w_l residual)
+and output precision λ, the minimum over the hidden activities of
 
     F(z) = Σ_{l=1}^{H} ½ (z_l − m_l z_{l−1})² + (λ/2) (y − m_L z_H)²,   z_0 = x,
 
@@ -12,7 +12,7 @@ batch version follows because s does not depend on the data.
 
 Derivation: the stationarity equations ∂F/∂z_l = 0 (a linear system in z) are solved
 symbolically with ``sp.solve``; the solution is substituted into F and compared exactly with
-ℓ/s. The 1-hidden-unit equilibrium z* = (a_1 w_1 x + λ a_2 w_2 y)/(1 + λ a_2² w_2²) (theory.md
+ℓ/s. The 1-hidden-unit equilibrium z* = (a_1 w_1 x + λ a_2 w_2 y)/(1 + λ a_2² w_2²) (docs/theory.md
 §2.3, λ = 1 form in P2 / the pc-saddles notebooks) is checked as well.
 
 Defects (``--defect NAME``): ``s_without_last_layer`` drops the l = L term (Π = m_L²) from s;
@@ -22,13 +22,9 @@ Defects (``--defect NAME``): ``s_without_last_layer`` drops the l = L term (Π =
 from __future__ import annotations
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Moments,
-    Proof,
-    batch_mean,
-    positive_symbols,
-)
+from _algebra import positive_symbols  # scripts run as files: proofs/ is sys.path[0]
+from _chain import LinearChain, Moments, batch_mean
+from _proof import Proof
 
 DEFECTS = {
     "s_without_last_layer": "s misses the l = L term m_L² (i.e. W_L W_Lᵀ)",
@@ -47,7 +43,7 @@ def scalar_chain(H: int, residual: bool = False) -> LinearChain:
 
 
 def claimed_s(chain: LinearChain, proof: Proof) -> sp.Expr:
-    """s = λ⁻¹ + Σ_{l=2}^{L} Π_{k=l}^{L} m_k² — the claimed rescaling (theory.md §2.3)."""
+    """s = λ⁻¹ + Σ_{l=2}^{L} Π_{k=l}^{L} m_k² — the claimed rescaling (docs/theory.md §2.3)."""
     L = chain.L
     m = {l: chain.M(l)[0, 0] for l in range(1, L + 1)}
     first = 1 if proof.defect("s_from_first_layer") else 2
@@ -79,7 +75,7 @@ def main() -> None:
         proof.check(
             f"F* = ℓ/s for the {H}-hidden-unit chain (symbolic w_l, a_l, λ)", F_star, ell / s
         )
-        # SP, λ = 1: the form of the statement in P1 / theory.md §2.3
+        # SP, λ = 1: the form of the statement in P1 / docs/theory.md §2.3
         sp1 = {chain.lam: 1, **{al: 1 for al in chain.a}}
         w = [Wl[0, 0] for Wl in chain.W]
         s_sp = 1 + sum(sp.prod(w[k - 1] ** 2 for k in range(l, H + 2)) for l in range(2, H + 2))

@@ -1,6 +1,6 @@
 """Golden-ratio escape curvature at the origin for the y = −x toy (one hidden layer).
 
-Theorem (theory.md §3.2 "Toy data", §4.2 "Saddle escape"; P1 Figs. 2–3 toy, P2 shallow model).
+Theorem (docs/theory.md §3.2 "Toy data", §4.2 "Saddle escape"; P1 Figs. 2–3 toy, P2 shallow model).
 With one hidden layer, λ = a_l = 1 and data y = −x (so Σ_yx = −Σ_xx, Σ_yy = Σ_xx), the Hessians at
 θ = 0 have spectra
 
@@ -27,21 +27,17 @@ Defects (``--defect NAME``): ``K_without_Syy_block`` — drop the λ²Σ_yy bloc
 from __future__ import annotations
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Moments,
-    Proof,
-    batch_mean,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     flat,
-    is_zero,
     minimum_series,
-    mse_series,
     quadratic_form_matrix,
     quadratic_parts,
     sym_matrix,
     sym_symmetric,
     sym_vector,
 )
+from _chain import LinearChain, Moments, batch_mean, mse_series
+from _proof import Proof, is_zero
 from sympy.polys.matrices import DomainMatrix
 
 DEFECTS = {

@@ -1,6 +1,6 @@
 """Neumann-series expansion of the equilibrated energy ("arbitrarily higher-order information").
 
-Theorem (theory.md §5 item 2; thesis abstract and P1 discussion). With
+Theorem (docs/theory.md §5.2; thesis abstract and P1 discussion). With
 Q = Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ (so S = λ⁻¹I + Q) and λ‖Q‖ < 1,
 
     S⁻¹ = λ Σ_{k≥0} (−λQ)^k   ⇒   F* = Σ_{k≥0} (−1)^k λ^{k+1} ½ tr(Q^k R),
@@ -27,20 +27,17 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Moments,
-    Proof,
-    batch_mean,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     flat,
     minimum_series,
     positive_symbols,
     quadratic_parts,
     rational_matrix,
-    rescaling_S,
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain, Moments, batch_mean, rescaling_S
+from _proof import Proof
 
 DEFECTS = {
     "neumann_power_k": "k-th term λ^k instead of λ^(k+1)",

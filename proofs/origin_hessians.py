@@ -1,7 +1,7 @@
 """Hessians of the MSE ℒ and of the equilibrated energy F* at the origin θ = 0.
 
-Theorem (P1 origin-Hessian theorem, validated by P1 Figs. 3–4 and 8; theory.md §3.1, §3.2, §5.1),
-plain deep linear networks, uncentred moments Σ_xx, Σ_yx, Σ_yy, row-major vec:
+Theorem (P1 origin-Hessian theorem, validated by P1 Figs. 3–4 and 8; docs/theory.md §3.1, §3.2,
+§5.1), plain deep linear networks, uncentred moments Σ_xx, Σ_yx, Σ_yy, row-major vec:
 
 * one hidden layer (H = 1): H_ℒ(0) has only the W_1–W_2 cross entries
   ∂²ℒ/∂(W_1)_{jb}∂(W_2)_{ij'} = −a_1a_2(Σ_yx)_{ib}δ_{jj'}; H_{F*}(0) has the cross entries
@@ -31,21 +31,17 @@ without λ²a_L²Σ_yy); ``kron_order`` — W_L block claimed I ⊗ Σ_yy (colum
 from __future__ import annotations
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Moments,
-    Proof,
-    batch_mean,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     flat,
-    is_zero,
     minimum_series,
-    mse_series,
     positive_symbols,
     quadratic_form_matrix,
     quadratic_parts,
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain, Moments, batch_mean, mse_series
+from _proof import Proof, is_zero
 
 DEFECTS = {
     "K_without_Syy_block": "W_L block of H_F*(0) claimed 0 (K without the λ²a_L²Σ_yy block)",

@@ -1,6 +1,6 @@
 """Spectrum of T_H and the small-branch limit of the residual activity Hessian.
 
-Theorem (theory.md §6.2; P3 conditioning analysis). Let T_H = tridiag(−1, 2, −1) ∈ R^{H×H} with
+Theorem (docs/theory.md §6.2; P3 conditioning analysis). Let T_H = tridiag(−1, 2, −1) ∈ R^{H×H} with
 last diagonal entry 1. Then
 
     spec T_H = { 4 sin²((2k−1)π / (2(2H+1))) : k = 1..H },
@@ -32,16 +32,15 @@ from __future__ import annotations
 from itertools import pairwise
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Proof,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     flat,
-    is_zero,
     positive_symbols,
     quadratic_parts,
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain
+from _proof import Proof, is_zero
 
 DEFECTS = {
     "T_last_entry_2": "T_H with last diagonal entry 2 instead of 1",

@@ -1,6 +1,6 @@
 """PC inference as an exact trust-region step; the Woodbury form of S⁻¹.
 
-Theorem (P2, exact linear version: theory.md §4.2 and §2.2 item 3). Let ẑ_l = M_{l:1}x be the
+Theorem (P2, exact linear version: docs/theory.md §4.2 and §2.2.3). Let ẑ_l = M_{l:1}x be the
 feedforward pass, g = ∇_zF(ẑ), H_z the activity Hessian and ℓ = ½‖r‖², r = y − M_{L:1}x. Then,
 per sample,
 
@@ -28,20 +28,19 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Proof,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     exact_inverse,
     flat,
     minimise_quadratic,
     positive_symbols,
     quadratic_parts,
     rational_matrix,
-    rescaling_S,
     stack,
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain, rescaling_S
+from _proof import Proof
 
 DEFECTS = {
     "woodbury_sign": "S⁻¹ = λI + λ²M_L[H_z⁻¹]_HH M_Lᵀ (wrong sign)",

@@ -1,6 +1,6 @@
 """Equilibrated energy near points with a zero last layer (W_L = 0).
 
-Theorem (theory.md §3.3; the sufficient form of P1's zero-rank-saddle theorem). At any θ with
+Theorem (docs/theory.md §3.3; the sufficient form of P1's zero-rank-saddle theorem). At any θ with
 W_L = 0 (plain last layer; earlier layers arbitrary, plain or residual),
 
     F*(θ+δ) = λℒ(θ+δ) − (λ²a_L²/2) tr(δ_L G δ_Lᵀ Σ_yy) + O(‖δ‖³),
@@ -25,14 +25,9 @@ from __future__ import annotations
 import random
 
 import sympy as sp
-from _common import (  # scripts run as files: proofs/ is sys.path[0]
-    LinearChain,
-    Moments,
-    Proof,
-    batch_mean,
+from _algebra import (  # scripts run as files: proofs/ is sys.path[0]
     flat,
     minimum_series,
-    mse_series,
     positive_symbols,
     quadratic_form_matrix,
     quadratic_parts,
@@ -40,6 +35,8 @@ from _common import (  # scripts run as files: proofs/ is sys.path[0]
     sym_matrix,
     sym_vector,
 )
+from _chain import LinearChain, Moments, batch_mean, mse_series
+from _proof import Proof
 
 DEFECTS = {
     "G_without_identity": "G = Σ_{l=2}^{L−1} M_{L−1:l}M_{L−1:l}ᵀ (identity term dropped)",

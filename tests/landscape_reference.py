@@ -1,7 +1,8 @@
 """Vectorised closed forms of ``ℒ`` and ``F*`` for finite-difference references in the tests.
 
-Written from the definitions (Theorem 1 of Innocenti et al. 2024, theory.md §2.1), independently of
-linpc's implementation: the parameters of ``K`` points are stacked as the columns of ``θ`` (shape
+Written from the definitions (Theorem 1 of Innocenti et al. 2024, docs/theory.md §2.1),
+independently of linpc's implementation: the parameters of ``K`` points are stacked as the columns
+of ``θ`` (shape
 ``(P, K)``, linpc's parameter order), every layer map is formed for all points at once, and
 
     ℒ = (1/2B) Σ_i ‖r_i‖²,   F* = (1/2B) Σ_i r_iᵀ S⁻¹ r_i,

@@ -1,4 +1,4 @@
-"""Property tests of the core identities of theory.md §2.5 (items 1–6 and 8–15).
+"""Property tests of the core identities of docs/theory.md §2.5 (items 1–6 and 8–15).
 
 Each test draws the *structure* of a network (depth, widths, parameterisation, skips, biases,
 precisions, batch) with hypothesis and builds it from a drawn seed. Every identity is checked by
@@ -6,11 +6,12 @@ routes that do not share the code path of the compared quantity:
 
 * block Cholesky of ``H_z`` (route 1), LAPACK banded Cholesky, Gaussian conditioning with the
   covariance recursion (route 2), SVD least squares on the dense ``Π^{1/2}D`` and Theorem 1's
-  literal sum of products (``linpc.reference``), gradient-descent inference and the exact flow,
+  literal sum of products (``linpc.verify.reference``), gradient-descent inference and the exact
+  flow,
   ``scipy.differentiate`` and Monte Carlo sampling of the generative model.
 
-Tolerances are the named rules of ``linpc.tolerances`` (κ-scaled forward errors, Weyl bounds,
-finite-difference error estimates, Wishart standard deviations).
+Tolerances are the named rules of ``linpc.numerics.tolerances`` (κ-scaled forward errors, Weyl
+bounds, finite-difference error estimates, Wishart standard deviations).
 """
 
 from __future__ import annotations
@@ -19,12 +20,9 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 from hypothesis import given, settings
-from strategies import cases, specs
 
 import linpc
-from linpc import reference as ref
-from linpc.random_networks import build_case
-from linpc.tolerances import (
+from linpc.numerics import (
     EPS,
     SAFETY,
     derivative_tolerance,
@@ -32,7 +30,9 @@ from linpc.tolerances import (
     solve_tolerance,
     wishart_sigma,
 )
-from linpc.verify import IDENTITIES, CaseContext
+from linpc.testing import cases, specs
+from linpc.verify import IDENTITIES, CaseContext, build_case
+from linpc.verify import reference as ref
 
 
 def kappa_dense(net: linpc.LinearPCN) -> float:
@@ -56,7 +56,8 @@ def test_equilibrated_energy_is_rescaled_mse(case):
     """
     net, x, y = case.net, case.x, case.y
     F_closed = ref.dense_equilibrated_energy(net, x, y)
-    F_chol = linpc.solve_equilibrium(net, x, y, method="cholesky", rtol=1.0).energies
+    F_chol = linpc.solve_equilibrium(net, x, y, method="cholesky",
+                                     warn_if_error_above=None).energies
     F_svd = ref.dense_equilibrium(net, x, y)[1]
     ctx = CaseContext(case)
     tol = ctx.energy_abs_tol()
@@ -86,7 +87,7 @@ def test_energy_after_gradient_descent_inference_matches_closed_form(case):
 @settings(max_examples=20)
 @given(specs(max_hidden=3, max_width=3, max_batch=1))
 def test_activity_hessian_is_the_hessian_of_the_energy(spec):
-    """The block formula of H_z equals scipy.differentiate.hessian of F (theory.md §1.2).
+    """The block formula of H_z equals scipy.differentiate.hessian of F (docs/theory.md §1.2).
 
     F is evaluated by ``linpc.energy`` (prediction errors), differentiated numerically; the
     Hessian is assembled from the closed-form blocks. Also H_z = DᵀΠD with D built explicitly.
@@ -120,7 +121,8 @@ def test_activity_hessian_is_the_hessian_of_the_energy(spec):
 
 @given(cases())
 def test_activity_gradient_is_affine(case):
-    """∇_zF(z) = H_z z − b for arbitrary z (theory.md §1.2): matvec + rhs vs prediction errors."""
+    """∇_zF(z) = H_z z − b for arbitrary z (docs/theory.md §1.2): matvec + rhs vs prediction
+    errors."""
     net, x, y = case.net, case.x, case.y
     rng = np.random.default_rng(case.spec.seed + 11)
     Z = rng.standard_normal((x.shape[0], net.n_activities))
@@ -144,8 +146,8 @@ def test_activity_gradient_is_affine(case):
 def test_routes_agree_on_the_equilibrium(case):
     """z* by block Cholesky = LAPACK banded Cholesky = Gaussian conditioning = SVD least squares.
 
-    z*_l = M_{l:1}x + C_l S⁻¹r (theory.md §1.3) is the Gaussian route; normwise forward errors of
-    backward-stable solvers are bounded by SAFETY·κ·n·eps·‖(x, z*, y)‖.
+    z*_l = M_{l:1}x + C_l S⁻¹r (docs/theory.md §1.3) is the Gaussian route; normwise forward errors
+    of backward-stable solvers are bounded by SAFETY·κ·n·eps·‖(x, z*, y)‖.
     """
     ctx = CaseContext(case)
     zc = np.concatenate(ctx.eq_chol.activities, axis=1)
@@ -160,7 +162,8 @@ def test_routes_agree_on_the_equilibrium(case):
 
 @given(cases())
 def test_equilibrium_errors_are_backpropagated_rescaled_residuals(case):
-    """e*_l = π_l⁻¹ M_{L:l+1}ᵀ S⁻¹ r and π_L e*_L = S⁻¹ r (theory.md §1.3), via the verify row."""
+    """e*_l = π_l⁻¹ M_{L:l+1}ᵀ S⁻¹ r and π_L e*_L = S⁻¹ r (docs/theory.md §1.3), via the verify
+    row."""
     comps = IDENTITIES["2.5.3"].check(CaseContext(case))
     assert all(c.ok for c in comps), [(c.error, c.tolerance) for c in comps if not c.ok]
 
@@ -169,7 +172,7 @@ def test_equilibrium_errors_are_backpropagated_rescaled_residuals(case):
 @settings(max_examples=20)
 @given(specs(max_hidden=3, max_width=4, max_batch=4))
 def test_envelope_theorem_gradient_matches_finite_differences(spec):
-    """∇_θF* equals the PC weight gradient at z* (envelope theorem, theory.md §2.5 item 5).
+    """∇_θF* equals the PC weight gradient at z* (envelope theorem, docs/theory.md §2.5.5).
 
     The full gradient (every weight and bias) is compared with ``scipy.differentiate.jacobian``
     of Theorem 1's closed form F*(θ), which never solves for z*.
@@ -179,7 +182,8 @@ def test_envelope_theorem_gradient_matches_finite_differences(spec):
     case = build_case(spec)
     net, x, y = case.net, case.x, case.y
     theta = linpc.flatten_parameters(net)
-    g = linpc.equilibrated_energy_gradient(net, x, y, method="cholesky", rtol=1.0).flat()
+    g = linpc.equilibrated_energy_gradient(net, x, y, method="cholesky",
+                                           warn_if_error_above=None).flat()
 
     def F(T):
         T2 = T.reshape(T.shape[0], -1)
@@ -198,7 +202,7 @@ def test_envelope_theorem_gradient_matches_finite_differences(spec):
 # -------------------------------------------------------------------------------- item 6
 @given(cases())
 def test_woodbury_form_of_the_inverse_rescaling(case):
-    """S⁻¹ = λI − λ²M_L[H_z⁻¹]_{HH}M_Lᵀ (theory.md §2.2 item 3) against Theorem 1's S.
+    """S⁻¹ = λI − λ²M_L[H_z⁻¹]_{HH}M_Lᵀ (docs/theory.md §2.2.3) against Theorem 1's S.
 
     Route 1 reads [H_z⁻¹]_{HH} = (G_HH G_HHᵀ)⁻¹ off the last block of the block Cholesky factor;
     the reference forms S by explicit products; their product must be the identity to κ·n·eps.
@@ -215,7 +219,7 @@ def test_woodbury_form_of_the_inverse_rescaling(case):
 # -------------------------------------------------------------------------------- item 8
 @given(cases())
 def test_energy_bounds_and_positive_definite_activity_hessian(case):
-    """ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S) ≤ π_Lℒ and λ_min(H_z) > 0 (theory.md §2.3, §1.2)."""
+    """ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S) ≤ π_Lℒ and λ_min(H_z) > 0 (docs/theory.md §2.3, §1.2)."""
     comps = IDENTITIES["2.5.8"].check(CaseContext(case))
     assert all(c.ok for c in comps)
     Hd = ref.dense_activity_hessian(case.net)
@@ -238,7 +242,8 @@ def test_banded_and_lanczos_extreme_eigenvalues_match_dense(case):
 # -------------------------------------------------------------------------------- item 9
 @given(specs(max_hidden=6, max_width=1, precision_modes=("unit", "output"), biases=False))
 def test_scalar_chain_closed_form(spec):
-    """Scalar chain: F* = ℒ/(λ⁻¹ + Σ_{l≥2} Π_{k≥l} (a_k w_k)²) (P1; theory.md §2.3), by hand."""
+    """Scalar chain: F* = ℒ/(λ⁻¹ + Σ_{l≥2} Π_{k≥l} (a_k w_k)²) (P1; docs/theory.md §2.3), by
+    hand."""
     case = build_case(spec)
     net = case.net
     w = np.array([W[0, 0] for W in net.weights])
@@ -250,7 +255,7 @@ def test_scalar_chain_closed_form(spec):
     m = np.array(m)
     ell = 0.5 * np.mean((case.y[:, 0] - np.prod(m) * case.x[:, 0]) ** 2)
     s = 1 / net.output_precision + sum(np.prod(m[l - 1:] ** 2) for l in range(2, len(m) + 1))
-    F = linpc.solve_equilibrium(net, case.x, case.y, rtol=1.0).energy
+    F = linpc.solve_equilibrium(net, case.x, case.y, warn_if_error_above=None).energy
     tol = SAFETY * 4 * len(m) * EPS * max(1.0, float(np.max(m ** 2))) ** len(m)
     assert abs(F - ell / s) <= tol * max(ell / s, 1e-300)
 
@@ -259,21 +264,21 @@ def test_scalar_chain_closed_form(spec):
 @given(cases())
 def test_orthogonal_invariance_and_general_basis_change(case):
     """F* is invariant under orthogonal changes of hidden basis, not under general ones; ℒ is
-    invariant under both (theory.md §2.4)."""
+    invariant under both (docs/theory.md §2.4)."""
     comps = IDENTITIES["2.5.10"].check(CaseContext(case))
     assert all(c.ok for c in comps)
 
 
 @given(cases())
 def test_zero_last_layer_gives_scaled_mse_and_gradient(case):
-    """W_L = 0 ⇒ F* = λℒ and ∇F* = λ∇ℒ (theory.md §3.3; BP gradient by backpropagation)."""
+    """W_L = 0 ⇒ F* = λℒ and ∇F* = λ∇ℒ (docs/theory.md §3.3; BP gradient by backpropagation)."""
     comps = IDENTITIES["2.5.11"].check(CaseContext(case))
     assert all(c.ok for c in comps)
 
 
 @given(cases(max_hidden=3, max_width=4))
 def test_activity_hessian_is_independent_of_first_layer_biases_and_data(case):
-    """H_z probed from ∇_zF is the same for other W_1, biases and data (theory.md §1.2)."""
+    """H_z probed from ∇_zF is the same for other W_1, biases and data (docs/theory.md §1.2)."""
     comps = IDENTITIES["2.5.12"].check(CaseContext(case))
     assert all(c.ok for c in comps)
 
@@ -282,7 +287,7 @@ def test_activity_hessian_is_independent_of_first_layer_biases_and_data(case):
 @settings(max_examples=5)
 @given(specs(max_hidden=3, max_width=3, precision_modes=("unit", "output", "layers")))
 def test_rescaling_is_the_covariance_of_the_generative_model(spec):
-    """S = Cov(y | x) of z_l = M_l z_{l-1} + c_l + ε_l, ε_l ~ N(0, π_l⁻¹I) (theory.md §2.2).
+    """S = Cov(y | x) of z_l = M_l z_{l-1} + c_l + ε_l, ε_l ~ N(0, π_l⁻¹I) (docs/theory.md §2.2).
 
     A Monte Carlo estimate from 100 000 draws matches S entrywise within 5 Wishart standard
     deviations, and the sample mean matches the feedforward output within 5 standard errors.
@@ -290,7 +295,7 @@ def test_rescaling_is_the_covariance_of_the_generative_model(spec):
     case = build_case(spec)
     net = case.net
     n = 100_000
-    _, ys = linpc.sample_gaussian_model(net, case.x[0], n, rng=spec.seed)
+    _, ys = linpc.core.sample_gaussian_model(net, case.x[0], n, rng=spec.seed)
     S = ref.dense_rescaling(net)
     emp = np.cov(ys, rowvar=False).reshape(net.d_y, net.d_y)
     assert np.all(np.abs(emp - S) <= 5 * wishart_sigma(S, n))
@@ -301,7 +306,7 @@ def test_rescaling_is_the_covariance_of_the_generative_model(spec):
 # -------------------------------------------------------------------------------- item 14
 @given(cases(skips=True, max_hidden=5))
 def test_residual_networks_satisfy_the_same_identities(case):
-    """Residual nets (M_l = I + a_lW_l): items 1, 3, 4, 6 hold unchanged (§2.5 item 14)."""
+    """Residual nets (M_l = I + a_lW_l): items 1, 3, 4, 6 hold unchanged (§2.5.14)."""
     comps = IDENTITIES["2.5.14"].check(CaseContext(case))
     assert all(c.ok for c in comps)
 
@@ -309,7 +314,7 @@ def test_residual_networks_satisfy_the_same_identities(case):
 # -------------------------------------------------------------------------------- item 15
 @given(cases(max_hidden=3, max_width=4))
 def test_weak_output_precision_recovers_backprop(case):
-    """λ → 0: F*/λ − ℒ = O(λ) and ∇F*/λ − ∇ℒ = O(λ) (theory.md §2.3): log–log slope 1 ± 0.1."""
+    """λ → 0: F*/λ − ℒ = O(λ) and ∇F*/λ − ∇ℒ = O(λ) (docs/theory.md §2.3): log–log slope 1 ± 0.1."""
     comps = IDENTITIES["2.5.15"].check(CaseContext(case))
     assert all(c.ok for c in comps), [(c.error, c.tolerance) for c in comps]
 

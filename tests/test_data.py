@@ -17,7 +17,7 @@ from linpc.data import (
     toy_gaussian,
     toy_gaussian_sampler,
 )
-from linpc.tolerances import EPS, MONTE_CARLO_SIGMAS
+from linpc.numerics import EPS, MONTE_CARLO_SIGMAS
 
 
 @settings(max_examples=20)
@@ -51,7 +51,7 @@ def test_fresh_batch_sampler():
 
 @pytest.mark.parametrize("balanced", [False, True])
 def test_one_hot_classes(balanced):
-    """Rows of y are one-hot with the returned labels, so Σ_yy = diag(B_c/B) exactly (theory.md
+    """Rows of y are one-hot with the returned labels, so Σ_yy = diag(B_c/B) exactly (docs/theory.md
     §3.2); MNIST-1D shapes by default; balanced counts when asked."""
     x, y, labels = one_hot_classes(60, 10, rng=1, balanced=balanced)
     assert x.shape == (60, MNIST1D_SHAPE[0]) and y.shape == (60, 10)

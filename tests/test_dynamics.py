@@ -3,7 +3,7 @@
 Independent references: ``scipy.differentiate.jacobian`` of loss values for the masked and
 PyTorch-normalised gradients; the closed form ``z* + (I − dt H_z)^T (z_0 − z*)`` (dense matrix
 power) for Euler inference; the generic training loop for the fused BP loop; the linear-theory
-escape rates from the origin Hessian spectra for the escape-time ratio (theory.md §4.2).
+escape rates from the origin Hessian spectra for the escape-time ratio (docs/theory.md §4.2).
 """
 
 from __future__ import annotations
@@ -12,25 +12,23 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from scipy.differentiate import jacobian
-from strategies import cases
 
-from linpc import ActivityHessian, LinearPCN, energy, mse_gradient, solve_equilibrium
-from linpc.data import matrix_completion, toy_gaussian
-from linpc.dynamics import (
-    escape_time_ratio,
+from linpc import ActivityHessian, LinearPCN, mse_gradient, solve_equilibrium
+from linpc.core import (
+    energy,
     euler_inference,
-    gradient_scales,
+    flatten_parameters,
     masked_mse,
     masked_mse_gradient,
     pc_euler_gradient,
-    run_matrix_completion,
-    run_toy,
-    train,
+    with_flat_parameters,
 )
-from linpc.parameters import flatten_parameters, with_flat_parameters
-from linpc.random_networks import NetworkSpec, build_case
-from linpc.saddles import GOLDEN_RATIO, origin_network
-from linpc.tolerances import derivative_tolerance, solve_tolerance
+from linpc.data import matrix_completion, toy_gaussian
+from linpc.dynamics import escape_time_ratio, gradient_scales, run_matrix_completion, run_toy, train
+from linpc.landscape import GOLDEN_RATIO, origin_network
+from linpc.numerics import derivative_tolerance, solve_tolerance
+from linpc.testing import cases
+from linpc.verify import NetworkSpec, build_case
 
 
 def _fd_gradient(fun, theta):
@@ -66,7 +64,7 @@ def test_masked_mse_gradient(case):
 def test_pytorch_convention_scales():
     """``gradient_scales("pytorch")`` = (2/d_y, B): (2/d_y)∇ℒ_m is the FD gradient of
     nn.MSELoss-style mean((m ⊙ r)²) and B·∇F_B the FD gradient of the batch-summed energy
-    ½Σ_batchΣ_l‖e_l‖² at fixed activities (theory.md §0)."""
+    ½Σ_batchΣ_l‖e_l‖² at fixed activities (docs/theory.md §0)."""
     case = build_case(NetworkSpec((3, 4, 2), "sp", batch=6, seed=2))
     net, x, y = case.net, case.x, case.y
     B, dy = x.shape[0], net.d_y
@@ -143,7 +141,7 @@ def test_chain_toys_pc_escapes_faster_for_two_hidden_layers():
     """P1 Figs. 2/7 (x ~ N(1, 0.1²), y = −x, B = 64 fresh, w ~ N(0, 0.05²), SGD 0.4, PC 20 Euler
     steps of 0.1): for the 2-MLP, PC (finite and exact inference) reaches test loss < 1e−3 in fewer
     steps than BP for each of 5 seeds; both escape for the 1-MLP. (The claim tested is the papers'
-    qualitative one; theory.md §7 reports BP 32–236 vs PC 27–46 / 24–40.)"""
+    qualitative one; docs/theory.md §7 reports BP 32–236 vs PC 27–46 / 24–40.)"""
     for seed in range(5):
         bp = run_toy("bp", n_hidden=2, rng=seed)
         for method in ("pc_euler", "pc_exact"):
@@ -155,7 +153,7 @@ def test_chain_toys_pc_escapes_faster_for_two_hidden_layers():
 
 
 def test_escape_time_ratio_one_hidden_unit():
-    """Escape-time ratio of the one-hidden-unit model (theory.md §4.2).
+    """Escape-time ratio of the one-hidden-unit model (docs/theory.md §4.2).
 
     Near the origin GD grows the escape component by (1 + η|λ_min|) per step, so the escape step is
     s·log(1/ε) + C + q with q ∈ (−1, 0] from integer rounding; the fitted slope ratio must equal

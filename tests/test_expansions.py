@@ -1,15 +1,15 @@
-"""Property tests of higher-order information in F* (theory.md §5; §2.5 item 16).
+"""Property tests of higher-order information in F* (docs/theory.md §5; §2.5.16).
 
 * The Neumann series of ``F*`` is compared with the closed-form ``F*`` of the activity system (block
   Cholesky of ``H_z``, which never forms ``Q``): the exact remainder bound, the alternation of the
   partial sums around ``F*`` and the geometric rate, and a clear error outside the convergence
-  radius. ``S = λ⁻¹I + Q`` is compared with Theorem 1's literal sum (``linpc.reference``).
+  radius. ``S = λ⁻¹I + Q`` is compared with Theorem 1's literal sum (``linpc.verify.reference``).
 * The exact Taylor coefficients along ``θ + εV`` are compared with the core's ``F*``, ``ℒ`` and
   their gradients (envelope theorem, backprop), with ``scipy.differentiate`` of the directional
   gradient, with the exact polynomial ``ℒ(θ + εV)`` at finite ``ε``, and with a Cauchy-integral
   (FFT) evaluation of a dense complex-ε implementation of ``½tr(S(ε)⁻¹R(ε))`` written here.
 * Orders of flatness at the origin (``H + 1`` for ℒ, 2 for F*; 2 and 2 with skips) and the closed
-  forms of the first nonzero coefficients (theory.md §3.1, §3.2 and the skip-network analogue).
+  forms of the first nonzero coefficients (docs/theory.md §3.1, §3.2 and the skip-network analogue).
 """
 
 from __future__ import annotations
@@ -18,20 +18,20 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from strategies import cases
 
 import linpc
-from linpc import reference as ref
-from linpc.expansions import (
+from linpc.core import ParameterArrays, flatten_parameters, with_flat_parameters
+from linpc.landscape import (
     directional_taylor_coefficients,
     flatness_order,
     neumann_series,
     origin_flatness_orders,
     rescaling_series_matrix,
 )
-from linpc.parameters import ParameterArrays, flatten_parameters, with_flat_parameters
-from linpc.random_networks import NetworkSpec, build_case
-from linpc.tolerances import EPS, SAFETY, derivative_tolerance, roundoff_tolerance, solve_tolerance
+from linpc.numerics import EPS, SAFETY, derivative_tolerance, roundoff_tolerance, solve_tolerance
+from linpc.testing import cases
+from linpc.verify import NetworkSpec, build_case
+from linpc.verify import reference as ref
 
 
 def size_of(net) -> int:
@@ -57,7 +57,7 @@ def chain_tolerance(net) -> float:
 @given(cases())
 def test_rescaling_matrix_matches_theorem_1(case):
     """S = π_L⁻¹I + Q with Q = Σ_{l<L} π_l⁻¹M_{L:l+1}M_{L:l+1}ᵀ equals Theorem 1's S (explicit
-    products, per-layer precisions; P1 Thm 1 generalised, theory.md §2.1)."""
+    products, per-layer precisions; P1 Thm 1 generalised, docs/theory.md §2.1)."""
     net = case.net
     Q = rescaling_series_matrix(net)
     S = ref.dense_rescaling(net)
@@ -79,7 +79,7 @@ def test_neumann_partial_sums_converge_with_exact_bound(case, ratio, K):
     x, y = case.x, case.y
     ns = neumann_series(net, x, y, K + 1)
     lam = net.output_precision
-    F = linpc.solve_equilibrium(net, x, y, method="cholesky", rtol=1.0).energy
+    F = linpc.solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=None).energy
     Lm = linpc.mse_loss(net, x, y)
     assert abs(ns.terms[0] - lam * Lm) <= roundoff_tolerance(net.d_y) * lam * Lm
     k = kappa_dense(net)
@@ -136,7 +136,7 @@ def test_taylor_coefficients_match_values_gradients_and_second_derivative(case, 
     te = directional_taylor_coefficients(net, x, y, V, K)
     k = kappa_dense(net)
     n = size_of(net)
-    F = linpc.solve_equilibrium(net, x, y, method="cholesky", rtol=1.0).energy
+    F = linpc.solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=None).energy
     Lm = linpc.mse_loss(net, x, y)
     assert abs(te.energy[0] - F) <= solve_tolerance(k, n) * (F + Lm)
     assert abs(te.loss[0] - Lm) <= chain_tolerance(net) * Lm * 10
@@ -231,7 +231,7 @@ def test_taylor_coefficients_match_cauchy_integral(case):
 def test_flatness_orders_at_origin_plain(case, seed):
     """Plain networks at θ = 0 along a generic weight direction V: ord ℒ = H + 1 with
     c_{H+1}(ℒ) = −tr(V_{L:1}Σ_xy) (multipliers included), and ord F* = 2 with
-    c_2(F*) = λc_2(ℒ) − (λ²a_L²/(2π_{L-1})) tr(V_LᵀΣ_yyV_L) (theory.md §3.1, §3.2, §5 item 1;
+    c_2(F*) = λc_2(ℒ) − (λ²a_L²/(2π_{L-1})) tr(V_LᵀΣ_yyV_L) (docs/theory.md §3.1, §3.2, §5.1;
     c_2(ℒ) = 0 unless H = 1). Σ's are the uncentred moments of the batch."""
     net, x, y = case.net, case.x, case.y
     rng = np.random.default_rng(seed)

@@ -1,6 +1,6 @@
-"""Forward-pass scale at initialisation versus depth and width (theory.md §1.4).
+"""Forward-pass scale at initialisation versus depth and width (docs/theory.md §1.4).
 
-The exact second moments ``E‖ẑ_l‖² = ‖x‖² Π g_k`` are checked against (i) theory.md's μPC
+The exact second moments ``E‖ẑ_l‖² = ‖x‖² Π g_k`` are checked against (i) docs/theory.md's μPC
 formulas, transcribed separately, and (ii) Monte Carlo over independently initialised networks
 (actual weight matrices and forward passes), with tolerances of ``MONTE_CARLO_SIGMAS`` standard
 errors of the sample mean.
@@ -15,21 +15,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linpc.forward_scale import (
+from linpc.mupc import (
     expected_forward_norms,
     forward_scale_point,
     layer_gains,
     mupc_forward_norms,
     sample_forward_norms,
 )
-from linpc.sweeps import Grid, run_sweep
-from linpc.tolerances import MONTE_CARLO_SIGMAS, roundoff_tolerance
+from linpc.numerics import MONTE_CARLO_SIGMAS, roundoff_tolerance
+from linpc.reproduce import Grid, run_sweep
 
 
 @given(N=st.integers(1, 512), H=st.integers(1, 200), D=st.integers(1, 1000),
        d_y=st.integers(1, 20), x2=st.floats(0.1, 10.0))
 def test_general_moments_reduce_to_the_mupc_formulas(N, H, D, d_y, x2):
-    """Product of per-layer gains = theory.md's E‖z_1‖² = N‖x‖²/D, E‖z_l‖² = (1+1/L)^{l−1}E‖z_1‖²,
+    """Product of per-layer gains = docs/theory.md's E‖z_1‖² = N‖x‖²/D, E‖z_l‖² =
+    (1+1/L)^{l−1}E‖z_1‖²,
     E‖ŷ‖² = d_y E‖z_H‖²/N² for μPC with skips, and the hidden norms stay below e·E‖z_1‖²."""
     widths = (D,) + (N,) * H + (d_y,)
     general = expected_forward_norms(widths, param_type="mupc", use_skips=True, x_norm2=x2)
@@ -92,7 +93,7 @@ def test_unequal_widths_and_jpc_convention_by_monte_carlo():
         for pt in ("ntp", "mupc"):
             s = sample_forward_norms(widths, x, n_draws=400, param_type=pt,
                                      init="standard_normal", convention=conv, rng=11)
-            z = np.abs(s.mean - s.expected)[1:] / s.standard_error[1:]
+            z = np.abs(s.z_scores[1:])
             assert np.all(z <= MONTE_CARLO_SIGMAS), (conv, pt, z)
     a = expected_forward_norms(widths, param_type="mupc", init="standard_normal")
     b = expected_forward_norms(widths, param_type="mupc", init="standard_normal",
@@ -101,7 +102,8 @@ def test_unequal_widths_and_jpc_convention_by_monte_carlo():
 
 
 def test_mupc_forward_pass_is_depth_stable_and_sp_is_not():
-    """Sweep over depth (H = 4, 16, 64) at N = 32 (linpc.sweeps, 60 draws per point): under μPC
+    """Sweep over depth (H = 4, 16, 64) at N = 32 (linpc.reproduce.sweeps, 60 draws per point):
+    under μPC
     the exact E‖z_H‖²/E‖z_1‖² = (1+1/L)^{H−1} ≤ e and the sampled norms match it at every depth
     (per-layer fluctuations are O(1/√(NL)), so the spread stays small); SP-uniform decays like
     3^{−(H−1)} and SP-uniform with skips grows like (4/3)^{H−1}; their samples are checked at

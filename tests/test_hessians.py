@@ -1,13 +1,14 @@
 """Hessians of F* (Schur complement) and ℒ (forward-over-reverse) against independent references.
 
-References used here, none sharing code with :mod:`linpc.hessians`:
+References used here, none sharing code with :mod:`linpc.landscape.hessians`:
 
 * ``scipy.differentiate.hessian`` of the closed forms ``F* = (1/2B)Σ rᵀS⁻¹r`` and ``ℒ``
   (vectorised in ``tests/landscape_reference.py``) on small networks in every configuration;
 * ``scipy.differentiate.jacobian`` of the closed-form gradients (envelope-theorem PC gradient,
   backpropagation) along random directions on larger networks;
 * with an activity decay (no closed form in ``S``): ``scipy.differentiate.hessian`` of ``F*``
-  computed by SVD least squares (``linpc.reference.dense_equilibrium``) on a random 2-D subspace.
+  computed by SVD least squares (``linpc.verify.reference.dense_equilibrium``) on a random 2-D
+  subspace.
 """
 
 from __future__ import annotations
@@ -18,28 +19,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from landscape_reference import closed_forms
 from scipy.differentiate import hessian, jacobian
-from strategies import cases
 
 import linpc
-import linpc.hessians as hmod
+import linpc.landscape.hessians as hmod
 from linpc import LinearPCN, equilibrated_energy_gradient, mse_gradient
-from linpc import reference as ref
-from linpc.critical_points import gradient_roundoff_tolerance
-from linpc.hessian_spectrum import hessian_spectrum
-from linpc.hessians import (
+from linpc.core import ParameterArrays, flatten_parameters, with_flat_parameters
+from linpc.jpc import equilib_energy_hessian, mse_loss_hessian
+from linpc.landscape import (
     EquilibratedEnergyHessian,
     MSEHessian,
-    equilib_energy_hessian,
     equilibrated_energy_hessian,
     equilibrated_energy_hvp,
+    gradient_roundoff_tolerance,
+    hessian_spectrum,
     mse_hessian,
     mse_hvp,
-    mse_loss_hessian,
+)
+from linpc.numerics import (
+    EPS,
+    SAFETY,
+    derivative_tolerance,
+    eigenvalue_tolerance,
     second_derivative_tolerance,
 )
-from linpc.parameters import ParameterArrays, flatten_parameters, with_flat_parameters
-from linpc.random_networks import NetworkSpec, build_case
-from linpc.tolerances import EPS, SAFETY, derivative_tolerance, eigenvalue_tolerance
+from linpc.testing import cases
+from linpc.verify import NetworkSpec, build_case
+from linpc.verify import reference as ref
 
 H0, H0_ALT, MAXITER = 0.1, 0.25, 5
 MIN_STEP = H0 / 2.0**MAXITER     # smallest step scipy.differentiate may use (step_factor 2)
@@ -129,7 +134,7 @@ def _check_hvp_fd(case):
             gL.append(mse_gradient(n, x, y).flat())
         return np.stack(gF, -1), np.stack(gL, -1)
 
-    opF = EquilibratedEnergyHessian(net, x, y, rtol=1.0)
+    opF = EquilibratedEnergyHessian(net, x, y, warn_if_error_above=None)
     opL = MSEHessian(net, x, y)
     for k, op, obj in ((0, opF, "energy"), (1, opL, "mse")):
         def f(t, k=k):
@@ -211,7 +216,7 @@ def test_operators_are_symmetric(case):
     ``F_θz H_z⁻¹ F_zθ`` through two *different* code paths (``F_zθ V`` and ``F_θz u``), so symmetry
     of the raw product checks that they are adjoint.
     """
-    for op in (EquilibratedEnergyHessian(case.net, case.x, case.y, rtol=1.0),
+    for op in (EquilibratedEnergyHessian(case.net, case.x, case.y, warn_if_error_above=None),
                MSEHessian(case.net, case.x, case.y)):
         raw = op @ np.eye(op.shape[0])
         assert np.abs(raw - raw.T).max() <= op.roundoff_tolerance()
@@ -286,8 +291,8 @@ def test_hessian_is_linear_operator_of_float64(objective, seed):
 def test_block_sparse_spectrum_matches_dense_eigenvalues():
     """All eigenvalues of ∇²F* at P1's "other saddle" (sparse: one nonzero block) by
     block_sparse_spectrum equal those of the dense Hessian within both methods' Weyl bounds."""
-    from linpc.hessian_spectrum import block_sparse_spectrum
-    from linpc.tolerances import eigenvalue_tolerance
+    from linpc.landscape import block_sparse_spectrum
+    from linpc.numerics import eigenvalue_tolerance
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((16, 3))

@@ -1,4 +1,4 @@
-"""Inference speed: gradient-descent steps predicted from κ(H_z) and measured (theory.md §1.3).
+"""Inference speed: gradient-descent steps predicted from κ(H_z) and measured (docs/theory.md §1.3).
 
 Independent references: the exact gradient-norm sequence from a dense eigendecomposition of H_z
 (``spectral_gradient_norms``), which predicts the measured count to the step, and the rigorous
@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import cases
 
 import linpc
-from linpc.inference_speed import (
+from linpc.core import init_network
+from linpc.mupc import (
     exact_steps_to_tolerance,
     inference_speed,
     inference_speed_point,
     spectral_gradient_norms,
 )
-from linpc.scalings import init_network
-from linpc.sweeps import Grid, run_sweep
-from linpc.tolerances import EPS, SAFETY
+from linpc.numerics import EPS, SAFETY
+from linpc.reproduce import Grid, run_sweep
+from linpc.testing import cases
 
 
 @given(cases(max_hidden=4, max_width=5, max_batch=4), st.sampled_from([1e-2, 1e-5, 1e-8]))
@@ -57,7 +57,8 @@ def test_gradient_norm_trajectory_matches_the_spectral_formula(case, frac):
     t = res.recorded_steps
     # each step adds round-off ≲ n·eps·(λ_max‖Z‖ + ‖b‖) to the gradient; the iteration map is a
     # contraction (η < 2/λ_max), so these add up at most linearly in t
-    Z = np.concatenate(linpc.solve_equilibrium(net, x, y, rtol=1.0).activities, axis=1)
+    Z = np.concatenate(linpc.solve_equilibrium(net, x, y, warn_if_error_above=None).activities,
+                       axis=1)
     Z0 = np.concatenate(net.forward(x)[1:-1], axis=1)
     b = linpc.activity_rhs(net, x, y)
     scale = ev.lambda_max * max(np.linalg.norm(Z), np.linalg.norm(Z0)) + np.linalg.norm(b)

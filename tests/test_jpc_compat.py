@@ -1,6 +1,7 @@
 """The jpc-compatible functions: names, keywords, shapes, and correctness in every configuration.
 
-jpc's own helpers are known to be wrong in some configurations (theory.md §8: ``gamma`` ignored with
+jpc's own helpers are known to be wrong in some configurations (docs/theory.md §8: ``gamma`` ignored
+with
 ``"sp"``/``"ntp"``, the ``"ntp"`` output block with skips scaled by ``1/√(NL)``); here every
 function is checked against matrices written out by hand from the parameterisation table.
 """
@@ -12,28 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import linpc
-from linpc import reference as ref
-from linpc.tolerances import EPS, SAFETY, solve_tolerance
-
-
-def hand_scalings(widths, param_type, use_skips, gamma):
-    """theory.md §1.4 written out per layer (fan-in convention)."""
-    L = len(widths) - 1
-    a = []
-    for l in range(1, L + 1):
-        fan_in = widths[l - 1]
-        if param_type == "sp":
-            al = 1.0
-        elif l == 1:
-            al = fan_in ** -0.5
-        elif l < L:
-            al = (fan_in * L) ** -0.5 if use_skips else fan_in ** -0.5
-        else:
-            al = 1.0 / fan_in if param_type == "mupc" else fan_in ** -0.5
-        a.append(al)
-    if gamma is not None:
-        a[-1] /= gamma
-    return np.array(a)
+from linpc.numerics import EPS, SAFETY, solve_tolerance
+from linpc.verify import reference as ref
 
 
 @st.composite
@@ -61,7 +42,8 @@ def build(cfg):
 
 
 def hand_maps(Ws, cfg):
-    a = hand_scalings(cfg["widths"], cfg["param_type"], cfg["use_skips"], cfg["gamma"])
+    a = ref.reference_scalings(cfg["widths"], cfg["param_type"], cfg["use_skips"],
+                               cfg["gamma"])
     L = len(Ws)
     Ms = []
     for l in range(1, L + 1):
@@ -74,10 +56,11 @@ def hand_maps(Ws, cfg):
 
 @given(configs())
 def test_scalings_follow_the_parameterisation_table(cfg):
-    """net.scalings equals theory.md §1.4's table (with γ dividing a_L for every type)."""
+    """net.scalings equals docs/theory.md §1.4's table (with γ dividing a_L for every type)."""
     Ws, _, _, kw = build(cfg)
     net = linpc.LinearPCN(Ws, **kw)
-    expected = hand_scalings(cfg["widths"], cfg["param_type"], cfg["use_skips"], cfg["gamma"])
+    expected = ref.reference_scalings(cfg["widths"], cfg["param_type"], cfg["use_skips"],
+                                      cfg["gamma"])
     np.testing.assert_allclose(net.scalings, expected, rtol=4 * EPS, atol=0)
 
 
@@ -148,7 +131,7 @@ def test_energy_rescaling_solution_and_gradients_are_consistent(cfg):
     assert [g.shape for g in grads] == [W.shape for W in Ws]
     from scipy.differentiate import derivative
 
-    from linpc.tolerances import derivative_tolerance
+    from linpc.numerics import derivative_tolerance
 
     rng = np.random.default_rng(cfg["seed"] + 1)
     h0 = 1e-2
@@ -188,7 +171,7 @@ def test_explicit_scalings_and_gamma_compose():
 
 
 def test_reference_and_jpc_energy_agree_on_mupc_resnet():
-    """A 6-layer μPC ResNet with λ = γ²NL, the limits-paper setting (theory.md §1.4)."""
+    """A 6-layer μPC ResNet with λ = γ²NL, the limits-paper setting (docs/theory.md §1.4)."""
     rng = np.random.default_rng(3)
     N, L = 8, 6
     widths = [5] + [N] * (L - 1) + [3]

@@ -1,11 +1,11 @@
-"""Property tests of PC inference as a trust-region step (theory.md §4.2; §2.5 items 7, 17).
+"""Property tests of PC inference as a trust-region step (docs/theory.md §4.2; §2.5.7, 2.5.17).
 
 Every identity is checked against a computation that shares no code path with the tested one:
 
 * the TR step, radius and value (block Cholesky of ``H_z``) against the activity gradient of the
   energy (``linpc.energy_activity_gradient``, prediction errors), the Gaussian-conditioning
   equilibrium (covariance recursion, no ``H_z``), SVD least squares on the dense ``Π^{1/2}D``
-  (``linpc.reference``), LAPACK's banded Cholesky and matrix-free products with ``H_z``;
+  (``linpc.verify.reference``), LAPACK's banded Cholesky and matrix-free products with ``H_z``;
 * Δ* as the solution of the TR subproblem in the ``H_z`` metric against the generic dense solver;
 * each term of the weight-gradient decomposition against ``scipy.differentiate.derivative`` of the
   function that defines it, evaluated with core code (``linpc.energy`` at the forward pass, the
@@ -24,32 +24,29 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import cases
 
 import linpc
-from linpc import reference as ref
-from linpc.inference_interpolation import (
-    cosine_similarity,
-    inference_interpolation,
-    weak_precision_gaps,
-)
-from linpc.parameters import flatten_parameters, with_flat_parameters
-from linpc.pc_trust_region import (
-    pc_trust_region_step,
-    pc_trust_region_subproblem,
-    weight_gradient_decomposition,
-)
-from linpc.random_networks import build_case
-from linpc.shallow_escape import shallow_escape_prediction
-from linpc.tolerances import (
+from linpc.core import flatten_parameters, with_flat_parameters
+from linpc.dynamics import shallow_escape_prediction
+from linpc.numerics import (
     EPS,
     SAFETY,
     derivative_tolerance,
     roundoff_tolerance,
     solve_tolerance,
+    stationarity_tolerance,
 )
-from linpc.trust_region import stationarity_tolerance
-from linpc.verify import CaseContext
+from linpc.testing import cases
+from linpc.trust_region import (
+    cosine_similarity,
+    inference_interpolation,
+    pc_trust_region_step,
+    pc_trust_region_subproblem,
+    weak_precision_gaps,
+    weight_gradient_decomposition,
+)
+from linpc.verify import CaseContext, build_case
+from linpc.verify import reference as ref
 
 decays = st.one_of(st.just(0.0), st.floats(0.05, 2.0))
 
@@ -107,7 +104,7 @@ def test_feedforward_gradient_has_only_the_last_block(case, decay):
     """
     net = with_decay(case, decay)
     x, y = case.x, case.y
-    tr = pc_trust_region_step(net, x, y, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, warn_if_error_above=None)
     zs = net.forward(x)
     g_ref = np.concatenate(linpc.energy_activity_gradient(net, zs[1:-1], x, y), axis=1)
     scale = (np.linalg.norm(g_ref) + net.output_precision * np.linalg.norm(tr.residual)
@@ -122,12 +119,12 @@ def test_feedforward_gradient_has_only_the_last_block(case, decay):
 
 @given(cases(), decays)
 def test_trust_region_value_is_equilibrated_energy(case, decay):
-    """F* = F(ẑ) − ½gᵀH_z⁻¹g = λℓ − ½ρ² per sample (§2.5 item 7), for biases, per-layer precisions,
+    """F* = F(ẑ) − ½gᵀH_z⁻¹g = λℓ − ½ρ² per sample (§2.5.7), for biases, per-layer precisions,
     skips and activity decay; the reference is SVD least squares on the dense system (and, without
     decay, Theorem 1's ½rᵀS⁻¹r)."""
     net = with_decay(case, decay)
     x, y = case.x, case.y
-    tr = pc_trust_region_step(net, x, y, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, warn_if_error_above=None)
     lam = net.output_precision
     r = net.residual(x, y)
     if decay == 0:
@@ -150,11 +147,11 @@ def test_step_is_equilibrium_minus_feedforward(case, decay):
     SVD least squares (with decay), and ρ² = gᵀH_z⁻¹g = Δ*ᵀH_zΔ* = −gᵀΔ* (matrix-free product)."""
     net = with_decay(case, decay)
     x, y = case.x, case.y
-    tr = pc_trust_region_step(net, x, y, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, warn_if_error_above=None)
     n, k = size_of(net), kappa_dense(net)
     if decay == 0:
         zstar = np.concatenate(linpc.solve_equilibrium(net, x, y, method="gaussian",
-                                                       rtol=1.0).activities, axis=1)
+                                                       warn_if_error_above=None).activities, axis=1)
         ctx = CaseContext(case)
         atol = 2 * ctx.z_abs_tol()
     else:
@@ -173,7 +170,7 @@ def test_step_is_equilibrium_minus_feedforward(case, decay):
 
 @given(cases())
 def test_schur_complement_identity_for_the_rescaling(case):
-    """S⁻¹ = λI − λ²M_L[H_z⁻¹]_{HH}M_Lᵀ with per-layer precisions (§2.2 item 3, §4.2):
+    """S⁻¹ = λI − λ²M_L[H_z⁻¹]_{HH}M_Lᵀ with per-layer precisions (§2.2.3, §4.2):
     [H_z⁻¹]_{HH}M_Lᵀ from LAPACK's banded Cholesky solve, S from Theorem 1's literal sum; and hence
     ½gᵀH_z⁻¹g = ½λ²rᵀM_L[H_z⁻¹]_{HH}M_Lᵀr (the TR radius) sample by sample."""
     net, x, y = case.net, case.x, case.y
@@ -189,7 +186,7 @@ def test_schur_complement_identity_for_the_rescaling(case):
     k = kappa_dense(net)
     assert np.linalg.norm(S_inv @ S - np.eye(net.d_y)) <= solve_tolerance(k, size_of(net)) * \
         np.sqrt(net.d_y) * max(1.0, lam * np.linalg.norm(S, 2))
-    tr = pc_trust_region_step(net, x, y, hessian=Hz, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, hessian=Hz, warn_if_error_above=None)
     r = tr.residual
     half_rho2 = 0.5 * lam**2 * np.sum(r * (r @ (ML @ X).T), axis=1)
     assert np.all(np.abs(0.5 * tr.radius**2 - half_rho2) <= solve_tolerance(k, size_of(net))
@@ -202,10 +199,10 @@ def test_step_solves_the_trust_region_subproblem_in_the_hz_metric(case, decay, m
     """Δ* is the global solution of min gᵀΔ + ½ΔᵀH_zΔ (or min gᵀΔ) over ‖Δ‖_{H_z} ≤ ρ,
     ρ = ‖g‖_{H_z⁻¹}, found by the generic exact TR solver on the dense H_z: multiplier 0
     (quadratic; the Newton step just reaches the boundary) or 1 (linear), step = z* − ẑ
-    (theory.md §4.2)."""
+    (docs/theory.md §4.2)."""
     net = with_decay(case, decay)
     x, y = case.x, case.y
-    tr = pc_trust_region_step(net, x, y, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, warn_if_error_above=None)
     i = int(np.argmax(tr.radius))
     if tr.radius[i] == 0:
         return
@@ -235,7 +232,7 @@ def test_decomposition_adds_up_to_the_envelope_gradient(case, decay):
     x, y = case.x, case.y
     dec = weight_gradient_decomposition(net, x, y)
     if decay == 0:
-        eq = linpc.solve_equilibrium(net, x, y, method="gaussian", rtol=1.0)
+        eq = linpc.solve_equilibrium(net, x, y, method="gaussian", warn_if_error_above=None)
         g_ref = linpc.energy_parameter_gradient(net, eq.activities, x, y).flat()
         bp = net.output_precision * linpc.mse_gradient(net, x, y).flat()
         assert np.linalg.norm(dec.bp.flat() - bp) <= roundoff_tolerance(
@@ -268,22 +265,11 @@ def test_decomposition_at_any_step_is_the_energy_gradient_there(case, decay, sca
         net.n_layers * size_of(net) ** 2) * mag
 
 
-def _directional_fd(f, theta, v, h0=1e-2):
-    from scipy.differentiate import derivative
-
-    def fun(t):
-        t = np.asarray(t, float)
-        return np.array([f(theta + s * v) for s in t.ravel()]).reshape(t.shape)
-
-    res = derivative(fun, 0.0, initial_step=h0, tolerances={"rtol": 1e-12})
-    return float(res.df), float(res.error), h0 / 2.0 ** int(res.nit)
-
-
 @settings(max_examples=15)
 @given(cases(max_hidden=3, max_width=4, max_batch=3), decays)
 def test_each_decomposition_term_is_the_derivative_of_its_definition(case, decay):
     """Each term, along a random direction v, equals scipy.differentiate of its definition with Δ
-    held fixed (§2.5 item 17):
+    held fixed (§2.5.17):
 
     * BP term: θ ↦ F(ẑ(θ); θ) (``linpc.energy`` at the forward pass; = λℒ without decay);
     * TR term: θ ↦ ⟨g(θ), Δ*⟩, g(θ) = ∇_zF(ẑ(θ); θ) from ``linpc.energy_activity_gradient``;
@@ -334,7 +320,7 @@ def test_each_decomposition_term_is_the_derivative_of_its_definition(case, decay
     for f, term, f_scale, cond in checks:
         v = rng.standard_normal(theta.size)
         v /= np.linalg.norm(v)
-        df, err, step = _directional_fd(f, theta, v)
+        df, err, step = ref.directional_derivative(f, theta, v)
         assert abs(df - term.flat() @ v) <= derivative_tolerance(err, step, f_scale, cond)
 
 
@@ -389,7 +375,7 @@ def test_gradient_flow_path_matches_core_flow(case, log_t_scale, method):
         tol = 2 * ctx.z_abs_tol() + SAFETY * (net.n_activities + t * h1) * EPS * \
             res.initial_distance
         assert np.linalg.norm(zhat + res.steps[k] - core) <= tol
-    eq = linpc.solve_equilibrium(net, x, y, method="gaussian", rtol=1.0)
+    eq = linpc.solve_equilibrium(net, x, y, method="gaussian", warn_if_error_above=None)
     g_star = linpc.energy_parameter_gradient(net, eq.activities, x, y).flat()
     dz = np.concatenate(eq.activities, axis=1) - (zhat + res.steps[-1])
     assert np.linalg.norm(dz) <= 2 * ctx.z_abs_tol()
@@ -404,7 +390,7 @@ def test_gradient_flow_path_matches_core_flow(case, log_t_scale, method):
 def test_flow_converges_to_equilibrium_at_rate_lambda_min(case, decay):
     """‖z(t) − z*‖ ≤ e^{−λ_min(H_z) t}‖ẑ − z*‖ (H_z SPD), and the PC gradient error is bounded by
     the
-    Lipschitz constant of the bilinear map z ↦ ∂F/∂θ times that distance (theory.md §1.3)."""
+    Lipschitz constant of the bilinear map z ↦ ∂F/∂θ times that distance (docs/theory.md §1.3)."""
     net = with_decay(case, decay)
     x, y = case.x, case.y
     Hz = linpc.ActivityHessian(net)
@@ -418,7 +404,7 @@ def test_flow_converges_to_equilibrium_at_rate_lambda_min(case, decay):
         assert res.distances[k] <= bound * (1 + SAFETY * ev.error_min * t) + SAFETY * (
             net.n_activities + t * h1) * EPS * d0
     # the PC gradient is Lipschitz in z along the path (bilinear map z ↦ ∂F/∂θ, see helper)
-    tr = pc_trust_region_step(net, x, y, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, warn_if_error_above=None)
     for k in range(len(times)):
         d = tr.feedforward + res.steps[k] - tr.equilibrium
         err = np.linalg.norm(res.gradients[k] - res.equilibrium_gradient)
@@ -458,7 +444,8 @@ def test_euler_path_matches_gradient_descent_inference(case, decay, T):
 @given(cases(max_hidden=3, max_width=4))
 def test_weak_precision_recovers_bp(case):
     """λ → 0: 0 ≤ λq_min/(1+λq_min)ℒ ≤ ℒ − F*/λ ≤ λq_max/(1+λq_max)ℒ (exact, Q ⪰ 0), hence O(λ);
-    and ‖∇F*/λ − ∇ℒ‖ = O(λ): its log–log slope over λ ∈ [1e-6, 1e-4] is 1 ± 0.1 (theory.md §2.3).
+    and ‖∇F*/λ − ∇ℒ‖ = O(λ): its log–log slope over λ ∈ [1e-6, 1e-4] is 1 ± 0.1 (docs/theory.md
+    §2.3).
 
     F* and ∇F* come from the block Cholesky route at each λ; the bounds from the spectrum of
     Q = Σ_{l<L} π_l⁻¹M_{L:l+1}M_{L:l+1}ᵀ (Theorem 1's sum without its λ⁻¹I term).
@@ -490,7 +477,7 @@ def _one_unit_net(w1, w2, lam=1.0):
 def test_origin_hessians_of_the_shallow_model(seed, lam, B):
     """H_ℒ(0) and H_F*(0) of f(x) = w_2w_1x equal scipy.differentiate.hessian of ℒ and of the
     closed-form F* (core, block Cholesky); their bottom eigenvalues are the closed forms
-    −|s_xy| and −(λ²s_yy + √(λ⁴s_yy² + 4λ²s_xy²))/2 (theory.md §3.2)."""
+    −|s_xy| and −(λ²s_yy + √(λ⁴s_yy² + 4λ²s_xy²))/2 (docs/theory.md §3.2)."""
     from scipy.differentiate import hessian
 
     rng = np.random.default_rng(seed)
@@ -526,7 +513,7 @@ def test_origin_hessians_of_the_shallow_model(seed, lam, B):
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_escape_ratio_is_inverse_golden_ratio_for_y_equal_plus_minus_x(sign):
     """y = ±x: s_yy = |s_xy| = s, so the ratio 2|s_xy|/(s_yy + √(s_yy² + 4s_xy²)) = 2/(1+√5) = 1/φ
-    (theory.md §3.2 toy data), independent of the data distribution."""
+    (docs/theory.md §3.2 toy data), independent of the data distribution."""
     rng = np.random.default_rng(0)
     x = rng.normal(1.0, 0.1, 64)
     pred = shallow_escape_prediction(x, sign * x)
@@ -606,7 +593,7 @@ def test_simulated_escape_times_match_prediction(seed):
 def test_bad_inputs_are_rejected():
     """Clear errors for wrong step shapes, negative times, non-integer Euler steps, an out-of-range
     sample, a non-positive precision grid and non-scalar escape data."""
-    case = build_case(linpc.random_networks.NetworkSpec((3, 4, 2), batch=3, seed=1))
+    case = build_case(linpc.verify.NetworkSpec((3, 4, 2), batch=3, seed=1))
     net, x, y = case.net, case.x, case.y
     with pytest.raises(ValueError, match="shape"):
         weight_gradient_decomposition(net, x, y, step=np.zeros((3, 5)))

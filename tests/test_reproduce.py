@@ -14,11 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from linpc.figure_support import FigureContext, run_figure
-from linpc.reproduce import discover_figures, load_figure, repo_root, run_reproduce
-from linpc.sweeps import SweepCacheWarning
+from linpc.reproduce import (
+    FigureContext,
+    SweepCacheWarning,
+    discover_figures,
+    load_figure,
+    run_figure,
+    run_reproduce,
+    source_checkout,
+)
 
-ROOT = repo_root()
+ROOT = source_checkout()
 FIGURES = discover_figures(ROOT) if ROOT is not None else []
 
 
@@ -47,8 +53,8 @@ COUNTING_FIGURE = textwrap.dedent('''
 
     import numpy as np
 
-    from linpc.figure_support import Check, FigureSpec
-    from linpc.sweeps import Grid
+    from linpc.reproduce import Check, FigureSpec
+    from linpc.reproduce import Grid
 
     SPEC = FigureSpec(name="counting", title="counting", source="test", check="sum")
     LOG = Path(os.environ["LINPC_TEST_LOG"])
@@ -64,7 +70,7 @@ COUNTING_FIGURE = textwrap.dedent('''
 
 
     def make(ctx):
-        from linpc.plotting import new_figure
+        from linpc.reproduce.plotting import new_figure
 
         res = ctx.sweep("counting", point, Grid.product({"i": list(range(6))}))
         total = float(np.sum(res.array("value")))

@@ -2,18 +2,18 @@
 
 Two routes that share nothing but the forward pass: one differentiates Theorem 1's closed form
 (an S-weighted backpropagation plus the derivative of the rescaling), the other evaluates the PC
-weight gradient at the equilibrium found by block Cholesky of H_z (theory.md §2.5 item 5).
+weight gradient at the equilibrium found by block Cholesky of H_z (docs/theory.md §2.5.5).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
-from strategies import cases
 
 import linpc
-from linpc.rescaled_mse import rescaled_mse_gradient, rescaled_mse_gradient_cosine
-from linpc.tolerances import roundoff_tolerance
+from linpc.core import rescaled_mse_gradient, rescaled_mse_gradient_cosine
+from linpc.numerics import roundoff_tolerance
+from linpc.testing import cases
 from linpc.verify import CaseContext
 
 

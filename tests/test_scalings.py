@@ -1,8 +1,9 @@
-"""Parameterisations (theory.md §1.4) and the activity decay option (its effect on H_z, z*, F*).
+"""Parameterisations (docs/theory.md §1.4) and the activity decay option (its effect on H_z, z*,
+F*).
 
 Independent references: hand-written per-layer multipliers (literal numbers for a worked example
 and a transcription of the table for drawn widths), sample variances of the initialisers, the
-dense least-squares equilibrium of ``linpc.reference`` (which builds the decay rows √δ·I
+dense least-squares equilibrium of ``linpc.verify.reference`` (which builds the decay rows √δ·I
 explicitly), dense eigensolvers, ``scipy.differentiate`` and a closed form for one hidden layer
 derived by completing the square.
 """
@@ -14,27 +15,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.differentiate import derivative
-from strategies import specs
 
 import linpc
-from linpc import reference as ref
-from linpc.energy import energy
-from linpc.parameterisation import layer_scalings
-from linpc.random_networks import NetworkSpec, build_case
-from linpc.scalings import (
-    activity_decay_sensitivity,
-    init_network,
-    init_variances,
-    limits_output_precision,
-    one_hidden_layer_decay_equilibrium,
-)
-from linpc.tolerances import (
+from linpc.core import energy, init_network, init_variances, layer_scalings, limits_output_precision
+from linpc.mupc import activity_decay_sensitivity, one_hidden_layer_decay_equilibrium
+from linpc.numerics import (
     MONTE_CARLO_SIGMAS,
     derivative_tolerance,
     eigenvalue_tolerance,
     roundoff_tolerance,
     solve_tolerance,
 )
+from linpc.testing import specs
+from linpc.verify import NetworkSpec, build_case
+from linpc.verify import reference as ref
 
 
 # ------------------------------------------------------------------------------ multipliers
@@ -59,24 +53,6 @@ def test_worked_example_of_the_multiplier_table():
     assert np.all(layer_scalings(w, "sp") == 1.0)
 
 
-def _hand(widths, pt, skips, gamma, conv):
-    """Transcription of theory.md §1.4's table, layer by layer."""
-    L = len(widths) - 1
-    out = []
-    for l in range(1, L + 1):
-        N = widths[l - 1] if (conv == "fan_in" or l == 1) else widths[1]
-        if pt == "sp":
-            a = 1.0
-        elif l == 1:
-            a = 1 / np.sqrt(N)
-        elif l < L:
-            a = 1 / np.sqrt(N * L) if skips else 1 / np.sqrt(N)
-        else:
-            a = 1 / N if pt == "mupc" else 1 / np.sqrt(N)
-        out.append(a / gamma if (l == L and gamma) else a)
-    return np.array(out)
-
-
 @given(widths=st.lists(st.integers(1, 50), min_size=3, max_size=8),
        pt=st.sampled_from(["sp", "ntp", "mupc"]), skips=st.booleans(),
        gamma=st.one_of(st.none(), st.floats(0.25, 4.0)),
@@ -85,8 +61,8 @@ def test_multipliers_match_the_table_for_unequal_widths(widths, pt, skips, gamma
     """Per fan-in and jpc's first-hidden-width convention, with and without skips and γ: the
     library multipliers equal the table written out per layer (they differ when widths differ)."""
     a = layer_scalings(widths, pt, use_skips=skips, gamma=gamma, convention=conv)
-    assert np.allclose(a, _hand(widths, pt, skips, gamma, conv), rtol=roundoff_tolerance(4),
-                       atol=0)
+    np.testing.assert_allclose(a, ref.reference_scalings(widths, pt, skips, gamma, conv),
+                               rtol=roundoff_tolerance(4), atol=0)
 
 
 @given(st.lists(st.integers(1, 12), min_size=2, max_size=5), st.integers(0, 2**32 - 1),
@@ -96,9 +72,13 @@ def test_init_network_uses_the_convention(hidden, seed, pt, gamma):
     divides a_L once; the limits precision is γ²NL."""
     widths = (3, *hidden, 2)
     net = init_network(widths, param_type=pt, gamma=gamma, rng=seed)
-    assert np.allclose(net.scalings, _hand(widths, pt, False, gamma, "fan_in"), rtol=1e-14)
+    np.testing.assert_allclose(net.scalings,
+                               ref.reference_scalings(widths, pt, False, gamma, "fan_in"),
+                               rtol=roundoff_tolerance(4), atol=0)
     jn = init_network(widths, param_type=pt, gamma=gamma, convention="jpc", rng=seed)
-    assert np.allclose(jn.scalings, _hand(widths, pt, False, gamma, "jpc"), rtol=1e-14)
+    np.testing.assert_allclose(jn.scalings,
+                               ref.reference_scalings(widths, pt, False, gamma, "jpc"),
+                               rtol=roundoff_tolerance(4), atol=0)
     lim = init_network(widths, param_type=pt, gamma=gamma, output_energy_scaling="limits",
                        rng=seed)
     g = 1.0 if gamma is None else gamma
@@ -149,10 +129,11 @@ def _f_scale(net, x, y, z):
 @given(specs(max_hidden=4, max_width=5), decay)
 def test_decay_equilibrium_matches_dense_least_squares(spec, delta):
     """F*(δ) and z*(δ) from the block Cholesky of H_z + δI equal the SVD least-squares solution of
-    the dense system with the decay rows √δ·I (linpc.reference), to κ-scaled solve accuracy."""
+    the dense system with the decay rows √δ·I (linpc.verify.reference), to κ-scaled solve
+    accuracy."""
     case = build_case(spec)
     net = case.net.replace(activity_decay=delta)
-    eq = linpc.solve_equilibrium(net, case.x, case.y, method="cholesky", rtol=1.0)
+    eq = linpc.solve_equilibrium(net, case.x, case.y, method="cholesky", warn_if_error_above=None)
     Z = np.concatenate(eq.activities, axis=1)
     Zd, Fd = ref.dense_equilibrium(net, case.x, case.y)
     kappa = linpc.ActivityHessian(net).condition_number(method="banded")
@@ -163,7 +144,7 @@ def test_decay_equilibrium_matches_dense_least_squares(spec, delta):
 
 @given(specs(max_hidden=4, max_width=5), decay)
 def test_decay_shifts_every_eigenvalue_of_the_activity_hessian(spec, delta):
-    """H_z(δ) = H_z(0) + δI: the dense Hessian of the decayed energy (from linpc.reference's
+    """H_z(δ) = H_z(0) + δI: the dense Hessian of the decayed energy (from linpc.verify.reference's
     least-squares matrix, AᵀA) minus that without decay is δI, so the whole spectrum shifts by δ
     and κ(δ) = (λ_max + δ)/(λ_min + δ) < κ(0)."""
     net0 = build_case(spec).net
@@ -191,13 +172,14 @@ def test_decay_sensitivity_is_half_squared_activity_norm(spec, delta):
     def F(d):
         d = np.asarray(d, dtype=np.float64)
         vals = [linpc.solve_equilibrium(net.replace(activity_decay=float(v)), case.x, case.y,
-                                        method="cholesky", rtol=1.0).energy for v in d.ravel()]
+                                        method="cholesky", warn_if_error_above=None).energy
+                for v in d.ravel()]
         return np.array(vals).reshape(d.shape)
 
     h0 = 0.01
     res = derivative(F, delta, initial_step=h0, tolerances={"rtol": 1e-12})
     kappa = linpc.ActivityHessian(net).condition_number(method="banded")
-    Z = np.concatenate(linpc.solve_equilibrium(net, case.x, case.y, rtol=1.0,
+    Z = np.concatenate(linpc.solve_equilibrium(net, case.x, case.y, warn_if_error_above=None,
                                                method="cholesky").activities, axis=1)
     scale = float(np.mean(_f_scale(net, case.x, case.y, Z)))
     tol = derivative_tolerance(float(res.error), h0 / 2.0 ** int(res.nit), scale, kappa)
@@ -213,7 +195,7 @@ def test_decay_shrinks_activities_and_raises_energy(spec):
     Zn, F = [], []
     for d in deltas:
         eq = linpc.solve_equilibrium(case.net.replace(activity_decay=d), case.x, case.y,
-                                     method="cholesky", rtol=1.0)
+                                     method="cholesky", warn_if_error_above=None)
         Zn.append(np.linalg.norm(np.concatenate(eq.activities, axis=1), axis=1))
         F.append(eq.energies)
     Zn, F = np.array(Zn), np.array(F)
@@ -242,7 +224,8 @@ def test_one_hidden_layer_closed_form_with_decay(spec, delta):
     for d in (delta, 0.0):
         net = case.net.replace(activity_decay=d)
         z, F = one_hidden_layer_decay_equilibrium(net, case.x, case.y)
-        eq = linpc.solve_equilibrium(net, case.x, case.y, method="cholesky", rtol=1.0)
+        eq = linpc.solve_equilibrium(net, case.x, case.y, method="cholesky",
+                                     warn_if_error_above=None)
         Z = eq.activities[0]
         S = np.eye(net.d_y) / net.output_precision + net.layer_map(2) @ net.layer_map(2).T \
             / (net.precisions[0] + d)
@@ -259,7 +242,7 @@ def test_one_hidden_layer_closed_form_with_decay(spec, delta):
 def test_orthogonal_init_has_orthonormal_rows_or_columns_and_haar_signs():
     """init="orthogonal": WᵀW = I (tall) or WWᵀ = I (wide) to round-off, and the entries have the
     Haar moments E[W_ij] = 0, E[W_ij²] = 1/max(n_l, n_{l-1}) (5 standard errors over draws)."""
-    from linpc.tolerances import EPS, SAFETY
+    from linpc.numerics import EPS, SAFETY
 
     widths = [12, 5, 5, 9]
     draws = [linpc.init_weights(widths, init="orthogonal", rng=s) for s in range(400)]

@@ -1,8 +1,8 @@
-"""Conditioning of the activity Hessian (theory.md §6.2; μPC paper arXiv:2505.13124, §3–4).
+"""Conditioning of the activity Hessian (docs/theory.md §6.2; μPC paper arXiv:2505.13124, §3–4).
 
-Independent references: dense symmetric eigensolvers on ``linpc.reference``'s ``DᵀΠD`` and on
+Independent references: dense symmetric eigensolvers on ``linpc.verify.reference``'s ``DᵀΠD`` and on
 jpc-style dense Hessians, LAPACK's tridiagonal solver, singular values, Weyl's inequality, and —
-for the depth/width trends — sweeps recomputed here (never the numbers of theory.md's table).
+for the depth/width trends — sweeps recomputed here (never the numbers of docs/theory.md's table).
 """
 
 from __future__ import annotations
@@ -12,19 +12,14 @@ import pytest
 import scipy.linalg as sla
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import cases, specs
 
 import linpc
-from linpc import reference as ref
-from linpc.activity import _stacked_matvec
-from linpc.random_networks import build_case
-from linpc.scalings import init_network
-from linpc.spectrum import (
-    activity_hessian_condition_number,
-    activity_hessian_extreme_eigenvalues,
+from linpc.core import init_network
+from linpc.core.activity_hessian import _stacked_matvec
+from linpc.jpc import activity_hessian_condition_number, activity_hessian_extreme_eigenvalues
+from linpc.mupc import (
     activity_hessian_part_eigenvalues,
     conditioning_point,
-    conditioning_table,
     growth_exponent,
     part_condition_number,
     residual_branch_scale,
@@ -34,7 +29,11 @@ from linpc.spectrum import (
     tridiagonal_limit_matrix,
     tridiagonal_limit_spectrum,
 )
-from linpc.tolerances import eigenvalue_tolerance, roundoff_tolerance
+from linpc.numerics import eigenvalue_tolerance, lanczos_top_vector, roundoff_tolerance
+from linpc.reproduce.conditioning_table import conditioning_table
+from linpc.testing import cases, specs
+from linpc.verify import build_case
+from linpc.verify import reference as ref
 
 
 # ------------------------------------------------------------------------------ T_H
@@ -120,7 +119,7 @@ def test_small_branch_needs_residual_equal_width_unit_precision_networks():
 # ------------------------------------------------------------------------------ eigensolvers
 @given(cases(max_hidden=5, max_width=5))
 def test_banded_extremes_match_dense_eigh(case):
-    """LAPACK banded (dsbevx) extremes = dense eigh of DᵀΠD (linpc.reference) within the Weyl
+    """LAPACK banded (dsbevx) extremes = dense eigh of DᵀΠD (linpc.verify.reference) within the Weyl
     bound SAFETY·n·eps·‖H‖₂; the jpc-style functions return the same numbers."""
     net = case.net
     w = np.linalg.eigvalsh(ref.dense_activity_hessian(net))
@@ -164,7 +163,7 @@ def test_lanczos_matches_banded_on_medium_networks(cfg):
 @given(specs(max_hidden=8, max_width=6, skips=True), st.floats(0.0, 2.0))
 def test_stacked_matvec_equals_dense_product(spec, decay):
     """The batched product used by Lanczos for deep equal-width networks equals H_z V computed
-    densely from DᵀΠD (linpc.reference), for vectors and blocks of vectors."""
+    densely from DᵀΠD (linpc.verify.reference), for vectors and blocks of vectors."""
     net = build_case(spec).net.replace(activity_decay=decay)
     mv = _stacked_matvec(net)
     if mv is None:
@@ -273,14 +272,13 @@ def test_two_pass_lanczos_regenerates_the_same_ritz_vector():
     coefficients: the Ritz vector equals the one accumulated from the kept basis (same arithmetic),
     and on a deep μPC network (H = 128, clustered top of the spectrum) its Rayleigh quotient
     matches LAPACK's banded λ_max within the true residual."""
-    from linpc.activity import _lanczos_top_vector
 
     net = init_network((8,) + (16,) * 128 + (10,), param_type="mupc", use_skips=True, rng=5)
     hz = linpc.ActivityHessian(net)
     mv = _stacked_matvec(net)
     v0 = np.random.default_rng(1).standard_normal(hz.shape[0])
-    y1 = _lanczos_top_vector(mv, v0, tol=1e-12, max_steps=5000)
-    y2 = _lanczos_top_vector(mv, v0, tol=1e-12, max_steps=5000, basis_bytes=0)
+    y1 = lanczos_top_vector(mv, v0, tol=1e-12, max_steps=5000)
+    y2 = lanczos_top_vector(mv, v0, tol=1e-12, max_steps=5000, basis_bytes=0)
     assert np.linalg.norm(y1 - y2) <= roundoff_tolerance(hz.shape[0])
     b = hz.extreme_eigenvalues(method="banded")
     Ay = hz.matvec(y2)

@@ -1,4 +1,5 @@
-"""Tests of the sweep mechanism (:mod:`linpc.sweeps`): grids, seeds, cache, resume, processes.
+"""Tests of the sweep mechanism (:mod:`linpc.reproduce.sweeps`): grids, seeds, cache, resume,
+processes.
 
 The point functions here record every call as a file in a directory, so "nothing finished is
 recomputed" is checked by counting calls (also across worker processes), not by trusting the
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 from linpc import __version__
-from linpc.sweeps import (
+from linpc.reproduce.sweeps import (
     CACHE_SCHEMA,
     Grid,
     SweepCacheWarning,
@@ -196,7 +197,7 @@ def test_corrupt_entries_are_detected_and_recomputed(tmp_path, calls, damage):
 def test_write_is_atomic(tmp_path, calls, monkeypatch):
     """If writing fails midway, no final file and no temporary file remain (os.replace is the
     only way a cache file appears)."""
-    import linpc.sweeps as sw
+    import linpc.reproduce.sweeps as sw
 
     def broken_savez(fh, **arrays):
         fh.write(b"partial")

@@ -14,8 +14,8 @@ The solver is checked against three references that share none of its code:
 Problems are built from a drawn seed with a prescribed spectrum: definite, indefinite, singular,
 the hard case (``g`` orthogonal to a bottom eigenspace of multiplicity 1 to n), and near-hard cases
 (bottom components of ``g`` of relative size 1e-2 … 1e-15). Tolerances are the named rules
-:func:`linpc.trust_region.stationarity_tolerance` and
-:func:`~linpc.trust_region.model_value_tolerance` and :func:`linpc.tolerances.eigenvalue_tolerance`.
+:func:`linpc.numerics.stationarity_tolerance` and
+:func:`~linpc.numerics.model_value_tolerance` and :func:`linpc.numerics.eigenvalue_tolerance`.
 """
 
 from __future__ import annotations
@@ -28,61 +28,25 @@ from hypothesis import strategies as st
 from scipy.optimize import NonlinearConstraint, minimize
 from scipy.stats import ortho_group
 
-from linpc.tolerances import EPS, SAFETY, eigenvalue_tolerance
-from linpc.trust_region import (
+from linpc.numerics import (
+    EPS,
+    SAFETY,
+    eigenvalue_tolerance,
     model_value_tolerance,
-    solve_trust_region_subproblem,
     stationarity_tolerance,
 )
+from linpc.trust_region import solve_trust_region_subproblem
+from linpc.verify import reference as ref
 
 KINDS = ("definite", "indefinite", "singular", "hard", "near_hard", "zero_gradient")
 
 
 def build_problem(n: int, seed: int, kind: str, log_radius: float, multiplicity: int = 1,
                   log_tiny: float = -8.0):
-    """A TR problem ``(g, H, Δ)`` with a prescribed spectrum, and the hard-case data if any.
-
-    ``H = Q diag(w) Qᵀ`` with a Haar-random orthogonal ``Q``. For "hard"/"near_hard" the bottom
-    eigenvalue ``w_1 < 0`` has the given multiplicity, ``g`` lies in the complement of its
-    eigenspace (plus a component of relative size ``10^log_tiny`` in it for "near_hard"), and ``Δ``
-    is ``10^log_radius`` times ``‖p_⊥‖``, ``p_⊥ = −(H − w_1I)^†g``: the hard case proper needs
-    ``Δ ≥ ‖p_⊥‖``.
-    """
-    rng = np.random.default_rng(seed)
-    Q = ortho_group.rvs(n, random_state=rng) if n > 1 else np.ones((1, 1))
-    m = min(max(int(multiplicity), 1), n)
-    if kind == "definite":
-        w = rng.uniform(0.1, 3.0, n)
-    elif kind in ("indefinite", "zero_gradient"):
-        w = rng.uniform(-2.0, 2.0, n)
-    elif kind == "singular":
-        w = np.concatenate([[0.0], rng.uniform(0.1, 3.0, n - 1)])
-    else:
-        w1 = -rng.uniform(0.2, 2.0)
-        w = np.concatenate([np.full(m, w1), w1 + rng.uniform(0.1, 3.0, n - m)])
-    order = np.argsort(w)
-    w, Q = w[order], Q[:, order]
-    H = Q @ np.diag(w) @ Q.T
-    H = 0.5 * (H + H.T)
-    gam = rng.standard_normal(n)
-    info = None
-    if kind in ("hard", "near_hard"):
-        gam[:m] = 0.0
-        c_perp = np.zeros(n)
-        c_perp[m:] = -gam[m:] / (w[m:] - w[0])
-        p_perp = Q @ c_perp
-        info = {"p_perp": p_perp, "w1": w[0], "bottom": Q[:, :m], "gam_rest": gam[m:],
-                "w_rest": w[m:]}
-        if kind == "near_hard":
-            tiny = rng.standard_normal(m)
-            gam[:m] = 10.0**log_tiny * np.linalg.norm(gam) * tiny / np.linalg.norm(tiny)
-        scale = max(np.linalg.norm(p_perp), 1e-3)
-    else:
-        scale = 1.0
-    g = Q @ gam
-    if kind == "zero_gradient":
-        g = np.zeros(n)
-    return g, H, scale * 10.0**log_radius, info
+    """A TR problem ``(g, H, Δ, info)`` with a prescribed spectrum
+    (:func:`linpc.verify.reference.trust_region_problem`)."""
+    return ref.trust_region_problem(n, seed, kind, log_radius, multiplicity=multiplicity,
+                                    log_tiny=log_tiny)
 
 
 def kkt_check(g, H, r, res, M=None):

@@ -101,8 +101,8 @@ def test_activities_with_wrong_shapes():
 
 def test_ill_conditioning_is_reported_with_kappa():
     """κ(H_z) = 1 + σ_max(W_2)² = 1 + 1e12 for one hidden layer of width 4 > d_y = 2
-    (theory.md §1.2): rtol = 1e-8 is unattainable and a warning states κ (the 1-norm estimate is
-    within a factor n of the 2-norm κ)."""
+    (docs/theory.md §1.2): an error of 1e-8 is unattainable and a warning states κ (the 1-norm
+    estimate is within a factor n of the 2-norm κ)."""
     rng = np.random.default_rng(0)
     U, _ = np.linalg.qr(rng.standard_normal((2, 2)))
     V, _ = np.linalg.qr(rng.standard_normal((4, 4)))
@@ -110,7 +110,7 @@ def test_ill_conditioning_is_reported_with_kappa():
     net = linpc.LinearPCN([rng.standard_normal((4, 3)), W2])
     x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
     with pytest.warns(linpc.IllConditionedWarning, match=r"κ ≈ [0-9.]+e\+1[12]"):
-        eq = linpc.solve_equilibrium(net, x, y, method="cholesky", rtol=1e-8)
+        eq = linpc.solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=1e-8)
     assert 1e12 / 4 <= eq.condition_number <= 4 * 1e12
     # a well-conditioned network gives no warning at all
     good = linpc.LinearPCN(_ws((3, 2), (2, 3)))

@@ -1,7 +1,7 @@
 """The activity Hessian H_z: block-tridiagonal structure, factorisation and spectrum.
 
 F is quadratic in the hidden activities ``z = (z_1, …, z_H)``, so ``∇_z F = H_z z − b`` with a
-constant, data-independent Hessian (per sample, *not* divided by B; theory.md §1.2):
+constant, data-independent Hessian (per sample, *not* divided by B; docs/theory.md §1.2):
 
     (H_z)_{l,l}   = π_l I + π_{l+1} M_{l+1}ᵀ M_{l+1}          l = 1..H
     (H_z)_{l+1,l} = −π_{l+1} M_{l+1},   (H_z)_{l,l+1} = −π_{l+1} M_{l+1}ᵀ      l = 1..H-1
@@ -24,15 +24,14 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.linalg.blas as _blas
 import scipy.sparse as sp
-from numpy.typing import NDArray
 
-from .blocktridiag import BlockCholesky, block_cholesky
-from .network import LinearPCN
+from linpc.core.network import LinearPCN
+from linpc.numerics.block_cholesky import BlockCholesky, block_cholesky
+from linpc.numerics.lanczos import LANCZOS_MAX_STEPS, lanczos_top_vector
+from linpc.numerics.tolerances import eigenvalue_tolerance
+from linpc.numerics.types import Array
 
-__all__ = ["ActivityHessian", "ExtremeEigenvalues", "activity_hessian"]
-
-Array = NDArray[np.float64]
-EPS = np.finfo(np.float64).eps
+__all__ = ["ActivityHessian", "ExtremeEigenvalues"]
 
 #: ``eigvals_banded`` reduces the band to tridiagonal form in O(n² u) operations; above this many
 #: (≈ 30 ms on a 2-core machine) the "auto" eigenvalue method switches to Lanczos, which is then
@@ -272,10 +271,11 @@ class ActivityHessian:
         method : {"auto", "banded", "lanczos", "dense"}
             ``"banded"``: LAPACK ``dsbevx`` on the band (two calls with index selection); exact to
             backward stability, cost O(n² u). ``"lanczos"``: plain Lanczos
-            (:func:`_lanczos_top_vector`) on ``H_z`` for ``λ_max`` and on ``H_z⁻¹`` (solves with
-            the block Cholesky factor) for ``λ_min``, each reported as the Rayleigh quotient of the
-            Ritz vector with its true residual; cost O(Σ n_l³) plus O(Σ n_l²) per iteration,
-            memory O(n) beyond :data:`LANCZOS_BASIS_BYTES`, for large networks. ``"dense"``:
+            (:func:`linpc.numerics.lanczos.lanczos_top_vector`) on ``H_z`` for ``λ_max`` and on
+            ``H_z⁻¹`` (solves with the block Cholesky factor) for ``λ_min``, each reported as the
+            Rayleigh quotient of the Ritz vector with its true residual; cost O(Σ n_l³) plus O(Σ
+            n_l²) per iteration, memory O(n) beyond
+            :data:`~linpc.numerics.lanczos.LANCZOS_BASIS_BYTES`, for large networks. ``"dense"``:
             ``scipy.linalg.eigh`` with index selection, small matrices only (reference).
             ``"auto"`` picks ``"banded"`` when ``n² u`` is below :data:`BANDED_EIGEN_WORK_LIMIT`,
             else ``"lanczos"``.
@@ -303,7 +303,7 @@ class ActivityHessian:
                 A = self.to_dense()
                 lo = sla.eigh(A, eigvals_only=True, subset_by_index=[0, 0])[0]
                 hi = sla.eigh(A, eigvals_only=True, subset_by_index=[n - 1, n - 1])[0]
-            err = float(10 * n * EPS * abs(hi))
+            err = eigenvalue_tolerance(n, abs(hi))   # backward stability + Weyl
             return ExtremeEigenvalues(float(lo), float(hi), float(hi / lo), err, err, method)
         if method == "lanczos":
             return self._lanczos_extremes(tol)
@@ -319,8 +319,8 @@ class ActivityHessian:
         max_steps = int(min(max(10 * n, 200), LANCZOS_MAX_STEPS))
         # λ_max: Lanczos on H_z; λ_min: Lanczos on H_z⁻¹ (solves with the cached block Cholesky
         # factor), whose largest eigenvalue 1/λ_min is well separated from the rest.
-        vmax = _lanczos_top_vector(matvec, v0, tol=tol, max_steps=max_steps)
-        vmin = _lanczos_top_vector(self.factor().solve, v0, tol=tol, max_steps=max_steps)
+        vmax = lanczos_top_vector(matvec, v0, tol=tol, max_steps=max_steps)
+        vmin = lanczos_top_vector(self.factor().solve, v0, tol=tol, max_steps=max_steps)
 
         def rayleigh(v: Array) -> tuple[float, float]:
             Av = matvec(v)
@@ -336,10 +336,6 @@ class ActivityHessian:
         return self.extreme_eigenvalues(**kwargs).condition_number
 
 
-#: Cap on the Lanczos steps of one extreme eigenvalue (each pass).
-LANCZOS_MAX_STEPS = 20_000
-#: Memory for keeping the Lanczos vectors (one pass); beyond it they are regenerated (two passes).
-LANCZOS_BASIS_BYTES = 64 * 1024**2
 #: Widest equal hidden layers for which :func:`_stacked_matvec` stacks a copy of the weights; above
 #: it the per-layer BLAS calls are large and their Python overhead is negligible.
 STACKED_MATVEC_MAX_WIDTH = 256
@@ -388,80 +384,3 @@ def _stacked_matvec(net: LinearPCN):
         return out.reshape(Va.shape)
 
     return matvec
-
-
-def _lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
-                        check_every: int = 10,
-                        basis_bytes: float = LANCZOS_BASIS_BYTES) -> Array:
-    """Unit vector approximating the top eigenvector of a symmetric operator (plain Lanczos).
-
-    Pass 1 runs the three-term Lanczos recurrence from ``v0`` without reorthogonalisation (memory
-    O(n); the loss of orthogonality creates spurious copies of converged Ritz values but does not
-    prevent or falsify the convergence of the extreme one: Paige 1980, Lin. Alg. Appl. 34) and
-    stops when the residual estimate ``β_k |s_k|`` of the top Ritz pair of ``T_k`` is at most
-    ``tol·|θ|`` (ARPACK's criterion), or on breakdown (an invariant subspace). The Ritz vector
-    ``y = Q_k s`` is accumulated from the Lanczos vectors kept in memory while they fit in
-    ``basis_bytes``; beyond that a second pass regenerates them from the stored coefficients
-    (same arithmetic, memory O(n)). The caller evaluates the true residual ``‖A y − θ y‖`` of
-    ``y``, so no error bound rests on the estimate. Compared with ARPACK's implicitly restarted
-    Lanczos this needs about half the products for the clustered top of the spectrum of deep
-    networks (no restarts) and no O(n·ncv) reorthogonalisation per step.
-    """
-    n = v0.size
-    q = v0 / np.linalg.norm(v0)
-    q_prev = np.zeros(n)
-    alphas: list[float] = []
-    betas: list[float] = []
-    beta = 0.0
-    anorm = 0.0
-    s = np.ones(1)
-    basis: list[Array] | None = [q]
-    for j in range(max_steps):
-        w = matvec(q)
-        if j:
-            w -= beta * q_prev
-        a = float(q @ w)
-        w -= a * q
-        beta = float(np.linalg.norm(w))
-        alphas.append(a)
-        betas.append(beta)
-        anorm = max(anorm, abs(a) + beta)
-        k = j + 1
-        breakdown = beta <= 10 * k * EPS * anorm
-        if breakdown or k % check_every == 0 or k == max_steps or k == n:
-            if k == 1:
-                theta, s = alphas[0], np.ones(1)
-            else:
-                w_, S_ = sla.eigh_tridiagonal(np.array(alphas), np.array(betas[:-1]),
-                                              select="i", select_range=(k - 1, k - 1))
-                theta, s = float(w_[0]), S_[:, 0]
-            if breakdown or beta * abs(s[-1]) <= tol * abs(theta) or k == max_steps:
-                break
-        q_prev, q = q, w / beta
-        if basis is not None:
-            basis.append(q)
-            if len(basis) * n * 8 > basis_bytes:
-                basis = None
-    k = s.size
-    if basis is not None:
-        y = s[0] * basis[0]
-        for j in range(1, k):
-            y += s[j] * basis[j]
-        return y / np.linalg.norm(y)
-    # pass 2: the same recurrence with the stored coefficients, accumulating y = Σ_j s_j q_j
-    q = v0 / np.linalg.norm(v0)
-    q_prev = np.zeros(n)
-    y = s[0] * q
-    for j in range(k - 1):
-        w = matvec(q)
-        if j:
-            w -= betas[j - 1] * q_prev
-        w -= alphas[j] * q
-        q_prev, q = q, w / betas[j]
-        y += s[j + 1] * q
-    return y / np.linalg.norm(y)
-
-
-def activity_hessian(net: LinearPCN) -> ActivityHessian:
-    """The activity Hessian ``H_z`` of ``net`` (block-tridiagonal, see :class:`ActivityHessian`)."""
-    return ActivityHessian(net)

@@ -3,9 +3,9 @@
     F(z; θ, x, y) = Σ_{l=1}^{L} (π_l/2) ‖e_l‖²,   e_l = z_l − M_l z_{l-1} − c_l,   z_0 = x, z_L = y,
 
 batch energy ``F_B = (1/B) Σ_i F(z^(i))`` (jpc's ``pc_energy_fn`` convention: ½ per layer, sum over
-units, mean over the batch; theory.md §0). The activity gradient is per sample,
+units, mean over the batch; docs/theory.md §0). The activity gradient is per sample,
 
-    ∂F/∂z_l = π_l e_l − π_{l+1} M_{l+1}ᵀ e_{l+1}        (theory.md §1.1),
+    ∂F/∂z_l = π_l e_l − π_{l+1} M_{l+1}ᵀ e_{l+1}        (docs/theory.md §1.1),
 
 (jpc's activity gradients are those of the batch mean, i.e. 1/B times this), and the weight
 gradient of the batch energy is
@@ -21,20 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .network import LinearPCN
-from .parameters import ParameterArrays
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.types import Array
 
 __all__ = [
-    "energy",
-    "energy_activity_gradient",
-    "energy_parameter_gradient",
-    "layer_energies",
+    "energy", "energy_activity_gradient", "energy_parameter_gradient", "layer_energies",
     "prediction_errors",
 ]
-
-Array = NDArray[np.float64]
 
 
 def _activities(net: LinearPCN, z: Sequence[ArrayLike] | ArrayLike, batch: int) -> list[Array]:
@@ -94,7 +90,7 @@ def energy(
     *,
     per_sample: bool = False,
 ) -> float | Array:
-    """PC energy ``F_B = (1/B) Σ_i Σ_l (π_l/2)‖e_l^(i)‖²`` (theory.md §0).
+    """PC energy ``F_B = (1/B) Σ_i Σ_l (π_l/2)‖e_l^(i)‖²`` (docs/theory.md §0).
 
     Parameters
     ----------
@@ -135,8 +131,8 @@ def energy_activity_gradient(
     """Per-sample activity gradient ``∂F/∂z_l = π_l e_l − π_{l+1} M_{l+1}ᵀ e_{l+1}``, l = 1..H.
 
     This is the gradient of one sample's energy (not of the batch mean); the inference dynamics
-    ``dz/dt = −∂F/∂z`` decouple over samples (theory.md §1.1). It is affine in ``z``:
-    ``∇_z F = H_z z − b`` with the activity Hessian ``H_z`` (:mod:`linpc.activity`).
+    ``dz/dt = −∂F/∂z`` decouple over samples (docs/theory.md §1.1). It is affine in ``z``:
+    ``∇_z F = H_z z − b`` with the activity Hessian ``H_z`` (:mod:`linpc.core.activity_hessian`).
     """
     return _energy_and_activity_gradient(net, _full_activities(net, z, x, y))[1]
 
@@ -147,7 +143,7 @@ def energy_parameter_gradient(
     """Gradient of the batch energy w.r.t. the raw parameters at given activities.
 
     ``∂F_B/∂W_l = −(a_l π_l/B) Σ_i e_l z_{l-1}ᵀ`` and ``∂F_B/∂b_l = −(a_l π_l/B) Σ_i e_l``
-    (theory.md §1.1). At the inference equilibrium this is the PC weight update direction and,
+    (docs/theory.md §1.1). At the inference equilibrium this is the PC weight update direction and,
     by the envelope theorem, the gradient of the equilibrated energy F*.
 
     Returns

@@ -1,13 +1,13 @@
 """Closed-form inference equilibrium z*, equilibrated energy F*, rescaling S and ∇F*.
 
-Two independent routes compute the same quantities (theory.md §1.3, §2.2):
+Two independent routes compute the same quantities (docs/theory.md §1.3, §2.2):
 
 1. **The activity system** (``method="cholesky"``, or ``"banded"`` for LAPACK's banded Cholesky):
    ``∇_z F = H_z z − b = 0``, solved with one block Cholesky factorisation of the block-tridiagonal
    ``H_z`` for all samples; then ``F* = F(z*)`` and ``S⁻¹ = λI − λ² M_L [H_z⁻¹]_{HH} M_Lᵀ``
    with ``[H_z⁻¹]_{HH} = (G_HH G_HHᵀ)⁻¹`` read off the last diagonal block of the factor.
 2. **Gaussian conditioning** (``method="gaussian"``): ``S`` from the covariance recursion and
-   ``z*_l = ẑ_l + C_l S⁻¹ r`` (:mod:`linpc.gaussian`); never touches ``H_z``.
+   ``z*_l = ẑ_l + C_l S⁻¹ r`` (:mod:`linpc.core.gaussian`); never touches ``H_z``.
 
 The equilibrated energy is the rescaled MSE of Innocenti et al. (NeurIPS 2024,
 arXiv:2408.11979, Theorem 1), generalised to multipliers, skips, biases and precisions:
@@ -15,7 +15,7 @@ arXiv:2408.11979, Theorem 1), generalised to multipliers, skips, biases and prec
     F* = (1/2B) Σ_i r_iᵀ S⁻¹ r_i,    S = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ.
 
 Its gradient is, by the envelope theorem, the PC weight gradient evaluated at the equilibrium:
-``∂F*/∂W_l = −(a_l π_l/B) Σ_i e*_l z*_{l-1}ᵀ`` (theory.md §1.1, §2.5 item 5).
+``∂F*/∂W_l = −(a_l π_l/B) Σ_i e*_l z*_{l-1}ᵀ`` (docs/theory.md §1.1, §2.5.5).
 """
 
 from __future__ import annotations
@@ -25,29 +25,21 @@ from typing import Literal
 
 import numpy as np
 import scipy.linalg as sla
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .activity import ActivityHessian
-from .conditioning import warn_if_ill_conditioned
-from .energy import energy_parameter_gradient, prediction_errors
-from .gaussian import cross_covariances, gaussian_conditioning
-from .network import LinearPCN
-from .parameters import ParameterArrays
+from linpc.core.activity_hessian import ActivityHessian
+from linpc.core.energy import energy_parameter_gradient, prediction_errors
+from linpc.core.gaussian import cross_covariances, gaussian_conditioning, require_gaussian_chain
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.types import Array
+from linpc.numerics.warnings import DEFAULT_ERROR_WARNING, warn_if_ill_conditioned
 
 __all__ = [
-    "Equilibrium",
-    "activity_rhs",
-    "equilibrated_energy",
-    "equilibrated_energy_gradient",
-    "equilibrium_rescaling",
-    "solve_equilibrium",
+    "Equilibrium", "activity_rhs", "equilibrated_energy", "equilibrated_energy_gradient",
+    "equilibrium_rescaling", "solve_equilibrium",
 ]
-
-Array = NDArray[np.float64]
 Method = Literal["auto", "cholesky", "banded", "gaussian"]
-#: Default requested relative accuracy of closed-form solves; a warning is raised when the
-#: condition number makes it unattainable (``κ · eps > rtol``).
-DEFAULT_RTOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -91,7 +83,7 @@ def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     """Right-hand side ``b`` of ``H_z z* = b`` for each sample, shape ``(B, n)``.
 
     ``b = −∇_z F(0)``: without biases ``b_1 = π_1 M_1 x``, ``b_H = π_L M_Lᵀ y`` (both if H = 1) and
-    ``b_l = 0`` otherwise (theory.md §1.3); biases add ``π_l c_l − π_{l+1} M_{l+1}ᵀ c_{l+1}``.
+    ``b_l = 0`` otherwise (docs/theory.md §1.3); biases add ``π_l c_l − π_{l+1} M_{l+1}ᵀ c_{l+1}``.
     """
     xa, ya = net.check_data(x, y)
     B, H, pi = xa.shape[0], net.n_hidden, net.precisions
@@ -131,7 +123,7 @@ def solve_equilibrium(
     y: ArrayLike,
     *,
     method: Method = "cholesky",
-    rtol: float = DEFAULT_RTOL,
+    warn_if_error_above: float | None = DEFAULT_ERROR_WARNING,
     hessian: ActivityHessian | None = None,
     check_condition: bool = True,
 ) -> Equilibrium:
@@ -145,15 +137,16 @@ def solve_equilibrium(
     method : {"cholesky", "banded", "gaussian", "auto"}
         ``"cholesky"``: block Cholesky of ``H_z`` (one factorisation, all samples as right-hand
         sides). ``"banded"``: LAPACK banded Cholesky of ``H_z``. ``"gaussian"``: conditioning in the
-        linear-Gaussian model, ``z*_l = ẑ_l + C_l S⁻¹ r`` (theory.md §1.3). ``"auto"``: Gaussian
-        when ``d_y`` is at most the largest hidden width (cheaper), else Cholesky.
-    rtol : float
-        Requested relative accuracy; an :class:`~linpc.IllConditionedWarning` stating κ is raised
-        when ``κ · eps > rtol``.
+        linear-Gaussian model, ``z*_l = ẑ_l + C_l S⁻¹ r`` (docs/theory.md §1.3). ``"auto"``:
+        Gaussian when ``d_y`` is at most the largest hidden width (cheaper), else Cholesky.
+    warn_if_error_above : float or None
+        Largest acceptable expected relative error: an :class:`~linpc.IllConditionedWarning`
+        stating κ is raised when ``κ · eps`` exceeds it (default
+        :data:`~linpc.numerics.warnings.DEFAULT_ERROR_WARNING`); ``None`` never warns.
     hessian : ActivityHessian, optional
         A precomputed ``H_z`` of ``net`` whose cached factor is reused.
     check_condition : bool
-        Estimate the condition number and warn when ``rtol`` is unattainable (default). Training
+        Estimate the condition number (and warn, see ``warn_if_error_above``). Training
         loops that have checked it once may pass ``False`` to skip the estimate (a few solves).
 
     Returns
@@ -173,7 +166,7 @@ def solve_equilibrium(
         kappa = None
         if check_condition:
             kappa = _spd_condition(S)
-            warn_if_ill_conditioned(kappa, rtol, "the rescaling S")
+            warn_if_ill_conditioned(kappa, warn_if_error_above, "the rescaling S")
         energies = 0.5 * np.sum(r * delta, axis=1)
         return Equilibrium(acts, errs, r, delta, energies, method, kappa)
 
@@ -186,7 +179,7 @@ def solve_equilibrium(
         Z = Hz.factor().solve(b.T).T
         if check_condition:
             kappa = 1.0 / Hz.rcond_estimate()
-            warn_if_ill_conditioned(kappa, rtol, "the activity Hessian H_z")
+            warn_if_ill_conditioned(kappa, warn_if_error_above, "the activity Hessian H_z")
     else:
         Z = Hz.solve(b.T, method="banded").T
     zs = net.split_activities(Z)
@@ -210,13 +203,13 @@ def equilibrium_rescaling(
 
     ``S = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ``; for the papers' setting (unit hidden precisions,
     output precision λ) ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` (Innocenti et al. 2024,
-    Theorem 1; theory.md §2.1).
+    Theorem 1; docs/theory.md §2.1).
 
     Parameters
     ----------
     method : {"gaussian", "cholesky"}
         ``"gaussian"``: covariance recursion of the linear-Gaussian model. ``"cholesky"``: the
-        Schur-complement identity ``S⁻¹ = λI − λ² M_L [H_z⁻¹]_{HH} M_Lᵀ`` (theory.md §2.2 item 3)
+        Schur-complement identity ``S⁻¹ = λI − λ² M_L [H_z⁻¹]_{HH} M_Lᵀ`` (docs/theory.md §2.2.3)
         with ``[H_z⁻¹]_{HH}`` from the last block of the block Cholesky factor of ``H_z``.
     inverse : bool
         Return ``S⁻¹`` instead of ``S``. Route 1 computes ``S⁻¹`` natively, route 2 ``S``; the other
@@ -225,8 +218,7 @@ def equilibrium_rescaling(
         Reuse a factorised ``H_z`` (``method="cholesky"``).
     """
     I = np.eye(net.d_y)
-    if net.activity_decay:
-        raise ValueError("the rescaling S is defined for activity_decay = 0 only (theory.md §2)")
+    require_gaussian_chain(net, "the rescaling S")
     if method == "gaussian":
         S = cross_covariances(net)[1]
         if not inverse:
@@ -264,7 +256,7 @@ def equilibrated_energy(
     *,
     per_sample: bool = False,
     method: Method = "auto",
-    rtol: float = DEFAULT_RTOL,
+    warn_if_error_above: float | None = DEFAULT_ERROR_WARNING,
 ) -> float | Array:
     """Equilibrated energy ``F* = min_z F = (1/2B) Σ_i r_iᵀ S⁻¹ r_i`` (a rescaled MSE).
 
@@ -277,14 +269,14 @@ def equilibrated_energy(
         Return the ``(B,)`` per-sample values ``½ r_iᵀ S⁻¹ r_i``.
     method : {"auto", "cholesky", "banded", "gaussian"}
         Route (see :func:`solve_equilibrium`).
-    rtol : float
-        Requested relative accuracy (ill-conditioning warning threshold).
+    warn_if_error_above : float or None
+        Largest acceptable expected relative error ``κ·eps`` (see :func:`solve_equilibrium`).
 
     References
     ----------
-    .. [1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1; theory.md §2.1.
+    .. [1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1; docs/theory.md §2.1.
     """
-    eq = solve_equilibrium(net, x, y, method=method, rtol=rtol)
+    eq = solve_equilibrium(net, x, y, method=method, warn_if_error_above=warn_if_error_above)
     return eq.energies if per_sample else eq.energy
 
 
@@ -294,7 +286,7 @@ def equilibrated_energy_gradient(
     y: ArrayLike,
     *,
     method: Method = "auto",
-    rtol: float = DEFAULT_RTOL,
+    warn_if_error_above: float | None = DEFAULT_ERROR_WARNING,
     equilibrium: Equilibrium | None = None,
     check_condition: bool = True,
 ) -> ParameterArrays:
@@ -304,7 +296,7 @@ def equilibrated_energy_gradient(
 
         ∂F*/∂W_l = −(a_l π_l / B) Σ_i e*_l z*_{l-1}ᵀ,     ∂F*/∂b_l = −(a_l π_l / B) Σ_i e*_l
 
-    (theory.md §1.1 and §2.5 item 5). No differentiation through a solver is involved.
+    (docs/theory.md §1.1 and §2.5.5). No differentiation through a solver is involved.
 
     Parameters
     ----------
@@ -314,5 +306,6 @@ def equilibrated_energy_gradient(
         Passed to :func:`solve_equilibrium`.
     """
     eq = equilibrium if equilibrium is not None else solve_equilibrium(
-        net, x, y, method=method, rtol=rtol, check_condition=check_condition)
+        net, x, y, method=method, warn_if_error_above=warn_if_error_above,
+        check_condition=check_condition)
     return energy_parameter_gradient(net, eq.activities, x, y)

@@ -1,6 +1,6 @@
 """The linear-Gaussian model behind the energy, and inference as Gaussian conditioning.
 
-The energy is, up to a constant, the negative log-density of the chain (theory.md §2.2)
+The energy is, up to a constant, the negative log-density of the chain (docs/theory.md §2.2)
 
     z_l = M_l z_{l-1} + c_l + ε_l,   ε_l ~ N(0, π_l⁻¹ I),   l = 1..L,   z_0 = x,   z_L = y.
 
@@ -17,33 +17,36 @@ cross-covariances ``C_l = Cov(z_l, y)`` follow the recursion
     C_0 = 0,   C_l = M_l C_{l-1} + π_l⁻¹ M_{L:l+1}ᵀ,   and   S = M_L C_H + π_L⁻¹ I,
 
 and conditioning on ``y`` gives ``z*_l = ẑ_l + C_l S⁻¹ r`` and ``e*_l = π_l⁻¹ M_{L:l+1}ᵀ S⁻¹ r``
-(theory.md §1.3). Everything here costs ``O(d_y Σ n_l n_{l-1})`` and never touches ``H_z``: it
-is an independent route to the quantities of :mod:`linpc.equilibrium`.
+(docs/theory.md §1.3). Everything here costs ``O(d_y Σ n_l n_{l-1})`` and never touches ``H_z``: it
+is an independent route to the quantities of :mod:`linpc.core.equilibrium`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .network import LinearPCN
+from linpc.core.network import LinearPCN
+from linpc.numerics.types import Array
 
 __all__ = [
-    "cross_covariances",
-    "gaussian_conditioning",
-    "output_covariance",
+    "cross_covariances", "gaussian_conditioning", "output_covariance", "require_gaussian_chain",
     "sample_gaussian_model",
 ]
 
-Array = NDArray[np.float64]
 
+def require_gaussian_chain(net: LinearPCN, what: str) -> None:
+    """Raise a ValueError naming ``what`` unless the energy of ``net`` is a Gaussian chain.
 
-def _check_gaussian(net: LinearPCN) -> None:
+    With an activity decay ``(δ/2)Σ‖z_l‖²`` (``δ > 0``) the energy is not the negative
+    log-density of the linear-Gaussian model, so the rescaling ``S``, ``F* = ½rᵀS⁻¹r`` and every
+    statement built on them do not apply; the activity-system routes still do.
+    """
     if net.activity_decay:
         raise ValueError(
-            "with activity_decay > 0 the energy is not the negative log-density of a Gaussian "
-            "chain, so the Gaussian-conditioning route and the rescaling S do not apply; use "
-            "method='cholesky'"
+            f"{what} needs activity_decay = 0: with an activity decay the energy is not the "
+            "negative log-density of a Gaussian chain, so the rescaling S and F* = ½rᵀS⁻¹r do not "
+            "apply (docs/theory.md §2); the activity-system route (method='cholesky') does"
         )
 
 
@@ -57,7 +60,7 @@ def cross_covariances(net: LinearPCN) -> tuple[list[Array], Array]:
     S : ndarray, shape (d_y, d_y)
         Output covariance (the rescaling), symmetrised.
     """
-    _check_gaussian(net)
+    require_gaussian_chain(net, "the covariance recursion")
     Ps = net.output_maps()                 # P_l = M_{L:l+1}, (d_y, n_l)
     pi = net.precisions
     CT = np.zeros((net.d_y, net.d_x))      # C_0ᵀ = Cov(y, z_0) = 0 (x is fixed)
@@ -74,8 +77,8 @@ def output_covariance(net: LinearPCN) -> Array:
     """The rescaling ``S = Cov(y | x)`` of the Gaussian model by the covariance recursion.
 
     ``S = Σ_{l=1}^{L} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ``; with unit hidden precisions and output precision
-    λ, ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` (Innocenti et al. 2024, Theorem 1; theory.md
-    §2.1). Shape ``(d_y, d_y)``.
+    λ, ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` (Innocenti et al. 2024, Theorem 1;
+    docs/theory.md §2.1). Shape ``(d_y, d_y)``.
     """
     return cross_covariances(net)[1]
 
@@ -124,7 +127,7 @@ def sample_gaussian_model(
     """Draw ``(z_1, …, z_H, y)`` from the generative chain for one input ``x``.
 
     ``z_l = M_l z_{l-1} + c_l + ε_l`` with ``ε_l ~ N(0, π_l⁻¹ I)``; the sample covariance of ``y``
-    estimates ``S`` (a fully independent check of the rescaling, theory.md §2.5 item 13).
+    estimates ``S`` (a fully independent check of the rescaling, docs/theory.md §2.5.13).
 
     Parameters
     ----------
@@ -141,7 +144,7 @@ def sample_gaussian_model(
         ``z_l`` draws, each ``(n_samples, n_l)``.
     y : ndarray, shape (n_samples, d_y)
     """
-    _check_gaussian(net)
+    require_gaussian_chain(net, "sampling the Gaussian model")
     gen = np.random.default_rng(rng)
     xa, _ = net.check_data(x)
     if xa.shape[0] != 1:

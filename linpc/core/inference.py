@@ -1,17 +1,23 @@
 """Iterative inference as a practitioner runs it, and the exact gradient flow.
 
 PC inference is gradient descent on the activities, ``z ← z − η ∇_z F`` (per sample), started at
-the feedforward pass ``ẑ`` (theory.md §1.1). Since ``∇_z F = H_z z − b`` is affine, the iterates
-satisfy ``z_t − z* = (I − η H_z)^t (z_0 − z*)`` and the gradient ``g_t = (I − η H_z)^t g_0``, so
-``‖g_t‖ ≤ ρ^t ‖g_0‖`` with contraction factor
+the feedforward pass ``ẑ`` (docs/theory.md §1.1). Since ``∇_z F = H_z z − b`` is affine, the
+iterates satisfy ``z_t − z* = (I − η H_z)^t (z_0 − z*)`` and the gradient ``g_t = (I − η H_z)^t
+g_0``, so
+``‖g_t‖ ≤ ρ^t ‖g_0‖`` with contraction factor ::
 
     ρ(η) = max(|1 − η λ_min|, |1 − η λ_max|),
 
 which is < 1 iff ``0 < η < 2/λ_max``. The best fixed step ``η* = 2/(λ_min + λ_max)`` gives
 ``ρ = (κ − 1)/(κ + 1)``, ``κ = κ(H_z)``, hence about ``(κ/2) ln(1/tol)`` steps to reduce the
-gradient
-by ``tol`` (theory.md §1.3; Innocenti et al. 2025, arXiv:2505.13124, §3). The gradient flow
+gradient by ``tol`` (docs/theory.md §1.3; Innocenti et al. 2025, arXiv:2505.13124, §3). The gradient
+flow
 ``dz/dt = −∇_z F`` has the closed form ``z(t) = z* + e^{−t H_z}(z(0) − z*)``.
+
+Two loops run gradient descent: :func:`gradient_descent_inference` until a tolerance, with the
+step and the contraction factor from the spectrum of ``H_z``, and :func:`euler_inference` for a
+fixed number of steps of a given size, as the papers' PC training does. Both take the activity
+gradient from :mod:`linpc.core.energy`.
 """
 
 from __future__ import annotations
@@ -22,22 +28,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
+from scipy.sparse.linalg import expm_multiply
 
-from .activity import ActivityHessian, ExtremeEigenvalues
-from .energy import _energy_and_activity_gradient
-from .network import LinearPCN
+from linpc.core.activity_hessian import ActivityHessian, ExtremeEigenvalues
+from linpc.core.energy import _energy_and_activity_gradient, energy, energy_parameter_gradient
+from linpc.core.equilibrium import solve_equilibrium
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.types import Array
 
 __all__ = [
-    "InferenceResult",
-    "contraction_factor",
-    "gradient_descent_inference",
-    "gradient_flow_activities",
-    "optimal_step_size",
-    "steps_to_tolerance",
+    "InferenceResult", "contraction_factor", "euler_inference", "gradient_descent_inference",
+    "gradient_flow_activities", "optimal_step_size", "pc_euler_gradient", "steps_to_tolerance",
 ]
-
-Array = NDArray[np.float64]
 
 
 def optimal_step_size(lambda_min: float, lambda_max: float) -> float:
@@ -214,7 +218,7 @@ def gradient_flow_activities(
     Uses :func:`scipy.sparse.linalg.expm_multiply` (Al-Mohy & Higham 2011) on the sparse
     block-tridiagonal ``H_z``; no matrix exponential is formed. ``z(0)`` defaults to the feedforward
     pass, from which ``z(t) − ẑ = −(I − e^{−t H_z}) H_z⁻¹ g`` with ``g = ∇_z F(ẑ)``
-    (theory.md §1.3).
+    (docs/theory.md §1.3).
 
     Parameters
     ----------
@@ -228,10 +232,6 @@ def gradient_flow_activities(
     list of ndarray
         ``z_1(t), …, z_H(t)``, each ``(B, n_l)``.
     """
-    from scipy.sparse.linalg import expm_multiply
-
-    from .equilibrium import solve_equilibrium
-
     t = float(t)
     if not t >= 0:
         raise ValueError(f"time t must be ≥ 0, got {t}")
@@ -246,3 +246,41 @@ def gradient_flow_activities(
     A = Hz.to_sparse()
     Zt = Zs + expm_multiply(-t * A, D).T
     return net.split_activities(Zt)
+
+
+def euler_inference(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, steps: int, dt: float,
+                    z0: Sequence[ArrayLike] | None = None) -> list[Array]:
+    """``steps`` Euler steps ``z ← z − dt ∇_zF`` (per-sample gradient) from the feedforward pass.
+
+    ``∇_{z_l}F = π_l e_l − π_{l+1} M_{l+1}ᵀ e_{l+1} (+ δ z_l)`` (docs/theory.md §1.1), the whole
+    batch at once. Since the gradient is affine, the iterate equals ``z* + (I − dt H_z)^T (z_0 −
+    z*)``; it converges iff ``dt < 2/λ_max(H_z)``. P1 uses 20 steps of 0.1 (toys) and 50 steps of
+    0.1 (matrix completion), which do not fully equilibrate (docs/theory.md §8.6).
+
+    Returns
+    -------
+    list of ndarray
+        ``z_1, …, z_H`` after ``steps`` steps, each ``(B, n_l)``.
+    """
+    xa, ya = net.check_data(x, y)
+    T = int(steps)
+    if T < 0:
+        raise ValueError(f"steps must be ≥ 0, got {steps}")
+    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0])
+    Z = [xa, *[np.array(z, dtype=np.float64) for z in zs], ya]
+    for _ in range(T):
+        _, grads = _energy_and_activity_gradient(net, Z)
+        Z = [xa, *(z - dt * g for z, g in zip(Z[1:-1], grads, strict=True)), ya]
+    return Z[1:-1]
+
+
+def pc_euler_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, steps: int,
+                      dt: float) -> tuple[float, ParameterArrays]:
+    """Energy ``F_B`` and PC weight gradient ``∂F_B/∂θ`` after ``steps`` Euler inference steps.
+
+    The update direction of PC as the papers run it (P1 Figs. 2, 5–7): inference by
+    :func:`euler_inference` from the feedforward pass, then the weight gradient of the batch energy
+    at the resulting activities (docs/theory.md §1.1).
+    """
+    zs = euler_inference(net, x, y, steps=steps, dt=dt)
+    return float(energy(net, zs, x, y)), energy_parameter_gradient(net, zs, x, y)

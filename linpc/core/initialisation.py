@@ -1,26 +1,15 @@
-"""Options of a parameterisation beyond the multipliers: weight scale, output precision, decay.
+"""Weight initialisers of the parameterisations, their variances, and initialised networks.
 
-:mod:`linpc.parameterisation` gives the multipliers ``a_l`` of SP, NTP and μPC and the raw weight
-initialisers. This module adds what the papers' code sets alongside them (theory.md §1.4):
+The multipliers ``a_l`` of SP, NTP and μPC are in :mod:`linpc.core.parameterisation`; this module
+draws the raw weights that the papers' code pairs with them (docs/theory.md §1.4):
 
-* the per-entry variance ``v_l`` of each initialiser (:func:`init_variances`), which with ``a_l``
-  fixes every second moment at initialisation (:mod:`linpc.forward_scale`,
-  :mod:`linpc.mupc_limits`);
-* the output precision ``λ = γ² N L`` of the limits-paper code (:func:`limits_output_precision`);
-* one call that builds an initialised network in a parameterisation (:func:`init_network`), in
-  the per-fan-in or jpc's first-hidden-width convention;
-* the activity decay ``(δ/2) Σ_{l≤H} ‖z_l‖²`` (a model option of :class:`~linpc.LinearPCN`) and its
-  exact effects, derived here:
-
-  - ``H_z(δ) = H_z(0) + δ I``: every eigenvalue shifts by ``δ``, so
-    ``κ(δ) = (λ_max + δ)/(λ_min + δ)`` decreases with ``δ``;
-  - ``z*(δ) = (H_z + δI)⁻¹ b``: ``‖z*(δ)‖`` decreases strictly (``‖z*‖² = Σ_k b_k²/(μ_k + δ)²``
-    in the eigenbasis of ``H_z``) and ``dz*/dδ = −(H_z + δI)⁻¹ z*``;
-  - ``F*(δ) = min_z F = F(0) − ½ bᵀ(H_z + δI)⁻¹ b`` (``F(0)`` the energy at ``z = 0``) increases
-    and is concave in ``δ``, with ``dF*/dδ = ½‖z*(δ)‖²`` (envelope theorem,
-    :func:`activity_decay_sensitivity`) and ``F*(δ) → F(z = 0)`` as ``δ → ∞``;
-  - one hidden layer: completing the square turns the decay into a shrunken Gaussian prior, giving
-    the closed form of :func:`one_hidden_layer_decay_equilibrium`.
+* :func:`init_weights` — ``U(±1/√fan_in)``, ``N(0, 1/fan_in)``, ``N(0, 1)`` or Haar-orthogonal
+  raw weights; ``"default"`` is the papers' choice for each parameterisation (:func:`resolve_init`);
+* :func:`init_variances` — the per-entry variance ``v_l`` of each initialiser, which with ``a_l``
+  fixes every second moment at initialisation (:mod:`linpc.mupc.forward_scale`,
+  :mod:`linpc.mupc.limits`);
+* :func:`init_network` — an initialised :class:`~linpc.LinearPCN` in one call, in the per-fan-in
+  or jpc's first-hidden-width convention.
 """
 
 from __future__ import annotations
@@ -29,34 +18,31 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-import scipy.linalg as sla
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from ._validation import check_positive
-from .network import LinearPCN
-from .parameterisation import ParamType, check_param_type, init_weights, layer_scalings
+from linpc.core.network import LinearPCN
+from linpc.core.parameterisation import (
+    ParamType,
+    check_param_type,
+    layer_scalings,
+    limits_output_precision,
+)
+from linpc.numerics.types import Array
 
 __all__ = [
-    "INIT_NAMES",
-    "activity_decay_sensitivity",
-    "init_network",
-    "init_variances",
-    "limits_output_precision",
-    "one_hidden_layer_decay_equilibrium",
-    "resolve_init",
+    "INIT_NAMES", "InitName", "init_network", "init_variances", "init_weights", "resolve_init",
 ]
-
-Array = NDArray[np.float64]
+#: Type of the ``init`` argument of :func:`linpc.core.initialisation.init_weights`.
 InitName = Literal["default", "uniform", "normal", "standard_normal", "orthogonal"]
-#: Initialisers of :func:`linpc.parameterisation.init_weights`.
+#: Initialisers of :func:`linpc.core.initialisation.init_weights`.
 INIT_NAMES: tuple[str, ...] = ("default", "uniform", "normal", "standard_normal", "orthogonal")
 
 
 def resolve_init(param_type: str, init: str = "default") -> str:
     """The initialiser ``init="default"`` stands for: ``N(0, 1)`` for μPC, ``U(±1/√fan_in)`` else.
 
-    This is the rule of :func:`linpc.parameterisation.init_weights` (jpc's ``make_mlp`` re-draws
-    ``N(0, 1)`` weights only for ``"mupc"``; theory.md §8 item 8(d)).
+    This is the rule of :func:`linpc.core.initialisation.init_weights` (jpc's ``make_mlp`` re-draws
+    ``N(0, 1)`` weights only for ``"mupc"``; docs/theory.md §8.8(d)).
     """
     check_param_type(param_type)
     if init not in INIT_NAMES:
@@ -64,6 +50,62 @@ def resolve_init(param_type: str, init: str = "default") -> str:
     if init == "default":
         return "standard_normal" if param_type == "mupc" else "uniform"
     return init
+
+
+def init_weights(
+    widths: Sequence[int],
+    *,
+    param_type: ParamType = "sp",
+    init: InitName = "default",
+    rng: np.random.Generator | int | None = None,
+) -> list[NDArray[np.float64]]:
+    """Draw raw weight matrices ``W_l`` of shape ``(n_l, n_{l-1})``.
+
+    ``init="default"`` picks the initialisation used with each parameterisation in the papers' code:
+    the framework default ``U(±1/√fan_in)`` for SP and NTP (jpc keeps it for NTP) and
+    ``N(0, 1)`` for μPC (``W_ij ~ N(0, 1)``, the multipliers carry the scale). Explicit choices:
+    ``"uniform"`` (``U(±1/√fan_in)``), ``"normal"`` (``N(0, 1/fan_in)``), ``"standard_normal"``
+    (``N(0, 1)``) and ``"orthogonal"`` (Haar-random semi-orthogonal).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``(n_0, …, n_L)``.
+    param_type : {"sp", "ntp", "mupc"}
+        Only used to resolve ``init="default"``.
+    init : str
+        The distribution (see above).
+    rng : numpy Generator, int or None
+        Source of randomness (SPEC 7); an int seeds ``np.random.default_rng``.
+
+    Returns
+    -------
+    list of ndarray
+        ``[W_1, …, W_L]``.
+    """
+    init = resolve_init(param_type, init)
+    gen = np.random.default_rng(rng)
+    Ws = []
+    for l in range(1, len(widths)):
+        shape = (int(widths[l]), int(widths[l - 1]))
+        fan_in = shape[1]
+        if init == "uniform":
+            bound = 1.0 / np.sqrt(fan_in)
+            W = gen.uniform(-bound, bound, size=shape)
+        elif init == "normal":
+            W = gen.standard_normal(shape) / np.sqrt(fan_in)
+        elif init == "standard_normal":
+            W = gen.standard_normal(shape)
+        elif init == "orthogonal":
+            # reduced QR of a tall Gaussian, signs fixed by diag(R): Haar on the Stiefel manifold
+            m, k = max(shape), min(shape)
+            Q, R = np.linalg.qr(gen.standard_normal((m, k)))
+            Q = Q * np.sign(np.diag(R))
+            W = Q if shape[0] >= shape[1] else Q.T
+        else:  # pragma: no cover - resolve_init accepts only the names above
+            raise AssertionError(init)
+        Ws.append(np.asarray(W, dtype=np.float64))
+    return Ws
 
 
 def init_variances(
@@ -74,18 +116,19 @@ def init_variances(
 ) -> Array:
     """Per-entry variance ``v_l = Var((W_l)_{ij})`` of the raw weights drawn by ``init_weights``.
 
-    ================== ====================================================
-    init               ``v_l``
-    ================== ====================================================
-    ``"uniform"``      ``1/(3 n_{l-1})`` (``U(±b)`` has variance ``b²/3``)
-    ``"normal"``       ``1/n_{l-1}``
+    ===================== ====================================================================
+    init                  ``v_l``
+    ===================== ====================================================================
+    ``"uniform"``         ``1/(3 n_{l-1})`` (``U(±b)`` has variance ``b²/3``)
+    ``"normal"``          ``1/n_{l-1}``
     ``"standard_normal"`` ``1``
-    ``"orthogonal"``   ``1/max(n_l, n_{l-1})`` (entry of a Haar orthogonal matrix of that size)
-    ================== ====================================================
+    ``"orthogonal"``      ``1/max(n_l, n_{l-1})`` (entry of a Haar orthogonal matrix of that size)
+    ===================== ====================================================================
 
     For all four, the entries have mean zero and ``E[W X Wᵀ] = v_l tr(X) I`` and
     ``E[Wᵀ W] = v_l n_l I`` for any fixed ``X`` (independent entries, or Haar invariance), which is
-    all the second-moment formulas of :mod:`linpc.forward_scale` and :mod:`linpc.mupc_limits` use.
+    all the second-moment formulas of :mod:`linpc.mupc.forward_scale` and :mod:`linpc.mupc.limits`
+    use.
 
     Returns
     -------
@@ -101,39 +144,6 @@ def init_variances(
         v[l - 1] = {"uniform": 1.0 / (3.0 * fan_in), "normal": 1.0 / fan_in,
                     "standard_normal": 1.0, "orthogonal": 1.0 / max(fan_in, fan_out)}[kind]
     return v
-
-
-def limits_output_precision(width: int, n_layers: int, gamma: float = 1.0) -> float:
-    """The output precision ``λ = γ² N L`` that theory.md §1.4 attributes to the limits-paper code.
-
-    Reading of jpc's ``experiments/dmft/test_equilib_energy.py`` in theory.md §1.4 (tagged [code,
-    unv for the paper]); with ``a_L = 1/(γN)`` it makes the output term
-    ``(λ/2)‖y − W_L z_H/(γN)‖² = (L/(2N))‖γN y − W_L z_H‖²``.
-
-    .. warning::
-       With unit hidden precisions this choice does **not** make PC approach BP as the width
-       grows: ``1/λ`` is then small next to ``E[S] − 1/λ ≈ (e−1)L/N``, so the rescaling term of
-       ``∇F*`` stays as large as ``∇ℒ`` (measured at H = 15, N = 128/256: cos(∇F*, ∇ℒ) =
-       0.35/0.41 with skips, against 0.93/0.97 with λ = 1; ``figures/limits_fig2_toy_task.py``,
-       panel (c)). The jpc scripts differ between versions: some pair ``γ²·width·depth`` with
-       hidden precisions equal to the depth (``hidden_energy_scaling``; pass
-       ``precisions=[L, …, L, γ²NL]`` to :class:`~linpc.LinearPCN`), some use ``γ²N``, and the
-       limits-paper training script read for the figures keeps λ = 1, which is what linpc's
-       figures use.
-
-    Parameters
-    ----------
-    width : int
-        ``N`` (jpc: the first hidden width).
-    n_layers : int
-        ``L``, the number of weight matrices.
-    gamma : float
-        ``γ > 0``.
-    """
-    if int(width) < 1 or int(n_layers) < 2:
-        raise ValueError(f"need width ≥ 1 and n_layers ≥ 2, got {width}, {n_layers}")
-    g = check_positive(gamma, "gamma")
-    return float(g * g * int(width) * int(n_layers))
 
 
 def init_network(
@@ -155,11 +165,11 @@ def init_network(
     widths : sequence of int
         ``(n_0, …, n_L)``.
     param_type : {"sp", "ntp", "mupc"}
-        Multipliers (:func:`linpc.parameterisation.layer_scalings`).
+        Multipliers (:func:`linpc.core.parameterisation.layer_scalings`).
     use_skips : bool
         Identity skips on layers ``2..L-1`` (μPC's architecture; NTP/μPC then use ``1/√(NL)``).
     init : str
-        Weight initialiser (:func:`linpc.parameterisation.init_weights`); ``"default"`` is
+        Weight initialiser (:func:`linpc.core.initialisation.init_weights`); ``"default"`` is
         ``N(0, 1)`` for μPC and ``U(±1/√fan_in)`` otherwise.
     gamma : float, optional
         Divides ``a_L``.
@@ -167,7 +177,7 @@ def init_network(
         Output precision ``λ``; ``"limits"`` uses :func:`limits_output_precision` with ``N = n_1``,
         ``L`` and ``γ`` (default 1).
     convention : {"fan_in", "jpc"}
-        Multipliers per fan-in, or from the first hidden width as jpc does (theory.md §1.4).
+        Multipliers per fan-in, or from the first hidden width as jpc does (docs/theory.md §1.4).
     activity_decay : float
         ``δ ≥ 0`` of the activity regulariser.
     rng : numpy Generator, int or None
@@ -200,61 +210,3 @@ def init_network(
     net = LinearPCN(Ws, scalings=a, use_skips=use_skips, gamma=gamma,
                     output_energy_scaling=lam, activity_decay=activity_decay)
     return net
-
-
-def one_hidden_layer_decay_equilibrium(
-    net: LinearPCN, x: ArrayLike, y: ArrayLike
-) -> tuple[Array, Array]:
-    """Closed-form equilibrium of a one-hidden-layer network with activity decay ``δ``.
-
-    Per sample, with prior mean ``m = M_1 x + c_1`` and precisions ``π_1``, ``λ = π_2``,
-
-        F(z) = (π_1/2)‖z − m‖² + (δ/2)‖z‖² + (λ/2)‖y − M_2 z − c_2‖².
-
-    Completing the square, ``(π_1/2)‖z − m‖² + (δ/2)‖z‖² = (p/2)‖z − m̃‖² + (π_1 δ/(2p))‖m‖²`` with
-    ``p = π_1 + δ`` and ``m̃ = π_1 m/p``: a Gaussian prior ``N(m̃, p⁻¹ I)`` shrunk towards 0. The
-    marginal of ``y`` (theory.md §2.2 item 1) then gives
-
-        F* = (π_1 δ/(2p)) ‖m‖² + ½ r̃ᵀ S̃⁻¹ r̃,    r̃ = y − M_2 m̃ − c_2,    S̃ = λ⁻¹ I + M_2 M_2ᵀ/p,
-        z* = m̃ + p⁻¹ M_2ᵀ S̃⁻¹ r̃.
-
-    At ``δ = 0`` this is Theorem 1 of Innocenti et al. (NeurIPS 2024, arXiv:2408.11979) for one
-    hidden layer. Only ``d_y × d_y`` systems are solved: the route never touches ``H_z``.
-
-    Returns
-    -------
-    z : ndarray, shape (B, n_1)
-        Equilibrium activities.
-    F : ndarray, shape (B,)
-        Per-sample equilibrated energies.
-    """
-    if net.n_hidden != 1:
-        raise ValueError(f"one_hidden_layer_decay_equilibrium needs H = 1, got H = {net.n_hidden}")
-    xa, ya = net.check_data(x, y)
-    pi1, lam = float(net.precisions[0]), float(net.precisions[1])
-    delta = net.activity_decay
-    p = pi1 + delta
-    m = net.predict_layer(1, xa)                       # (B, n_1)
-    m_t = (pi1 / p) * m
-    r_t = ya - net.predict_layer(2, m_t)               # y − M_2 m̃ − c_2
-    M2 = net.layer_map(2)
-    S_t = np.eye(net.d_y) / lam + (M2 @ M2.T) / p
-    cf = sla.cho_factor(S_t, lower=True, check_finite=False)
-    d = sla.cho_solve(cf, r_t.T, check_finite=False).T   # S̃⁻¹ r̃, (B, d_y)
-    z = m_t + (d @ M2) / p
-    F = 0.5 * pi1 * delta / p * np.sum(m * m, axis=1) + 0.5 * np.sum(r_t * d, axis=1)
-    return z, F
-
-
-def activity_decay_sensitivity(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> float:
-    """``dF*/dδ = ½ ⟨‖z*(δ)‖²⟩`` (batch mean) at the network's activity decay ``δ``.
-
-    ``F*(δ) = min_z [F(z) + (δ/2)‖z‖²]``; the minimiser does not move to first order in the value
-    (envelope theorem), so the derivative is the partial derivative of the objective at ``z*``.
-    Since ``F*(δ) = F(0) − ½ bᵀ(H_z + δI)⁻¹b``, also ``d²F*/dδ² = −⟨z*ᵀ(H_z + δI)⁻¹z*⟩ < 0``.
-    """
-    from .equilibrium import solve_equilibrium
-
-    eq = solve_equilibrium(net, x, y, method="cholesky", rtol=1.0)
-    Z = np.concatenate(eq.activities, axis=1)
-    return float(0.5 * np.mean(np.sum(Z * Z, axis=1)))

@@ -2,53 +2,99 @@
 
     ℒ(θ) = (1/2B) Σ_i ‖y_i − ŷ_i‖²,    ŷ = M_{L:1} x + (bias terms)
 
-(sum over output units, mean over the batch, theory.md §0). Its gradient backpropagates the
-residual ``r = y − ŷ`` through the layer maps:
+(sum over output units, mean over the batch, docs/theory.md §0). Its gradient backpropagates the
+residual ``r = y − ŷ`` through the layer maps (:func:`linpc.core.backprop.backpropagate`):
 
     ∂ℒ/∂W_l = −(a_l/B) Σ_i (M_{L:l+1}ᵀ r_i) ẑ_{l-1,i}ᵀ,     ∂ℒ/∂b_l = −(a_l/B) Σ_i M_{L:l+1}ᵀ r_i.
 
-Note that the Hessian notebooks of Innocenti et al. (2024) average also over output units, i.e.
-use ``ℒ/d_y`` (theory.md §0).
+The masked MSE ``ℒ_m = (1/2B) Σ_i ‖m_i ⊙ r_i‖²`` of the matrix-completion experiment (P1 Fig. 6)
+backpropagates ``m ⊙ m ⊙ r`` instead. The Hessian notebooks of Innocenti et al. (2024) average
+also over output units, i.e. use ``ℒ/d_y`` (docs/theory.md §0).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .network import LinearPCN
-from .parameters import ParameterArrays
+from linpc.core.backprop import backpropagate
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.types import Array
 
-__all__ = ["mse_gradient", "mse_loss"]
-
-Array = NDArray[np.float64]
+__all__ = ["masked_mse", "masked_mse_gradient", "mse_gradient", "mse_loss"]
 
 
 def mse_loss(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, per_sample: bool = False):
-    """``ℒ = (1/2B) Σ_i ‖y_i − ŷ_i‖²`` (or the per-sample ``½‖r_i‖²`` with ``per_sample=True``)."""
+    """``ℒ = (1/2B) Σ_i ‖y_i − ŷ_i‖²`` (or the per-sample ``½‖r_i‖²`` with ``per_sample=True``).
+
+    Parameters
+    ----------
+    net : LinearPCN
+        The network.
+    x, y : array_like
+        Batch ``(B, d_x)``, ``(B, d_y)``.
+    per_sample : bool
+        Return the ``(B,)`` array of ``½‖r_i‖²`` instead of the batch mean.
+
+    Returns
+    -------
+    float or ndarray
+    """
     r = net.residual(x, y)
     per = 0.5 * np.sum(r * r, axis=1)
     return per if per_sample else float(np.mean(per))
 
 
 def mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> ParameterArrays:
-    """Gradient of ``ℒ`` w.r.t. the raw weights and biases (backpropagation), see module docstring.
+    """Gradient of ``ℒ`` w.r.t. the raw weights and biases (backpropagation of ``−r/B``).
+
+    ``∂ℒ/∂W_l = −(a_l/B) Σ_i (M_{L:l+1}ᵀ r_i) ẑ_{l-1,i}ᵀ`` (module docstring).
 
     Returns
     -------
     ParameterArrays
         Same layout as the parameters (``.weights[l-1]`` ↔ ``W_l``).
     """
+    return masked_mse_gradient(net, x, y)[1]
+
+
+def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
+    if mask is None:
+        return None
+    m = np.asarray(mask, dtype=np.float64)
+    if m.shape != shape:
+        raise ValueError(f"mask must have the shape of y, {shape}, got {m.shape}")
+    return m
+
+
+def masked_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike, mask: ArrayLike | None = None) -> float:
+    """``ℒ_m = (1/2B) Σ_i ‖m_i ⊙ (y_i − ŷ_i)‖²`` (``ℒ`` when ``mask`` is None)."""
+    r = net.residual(x, y)
+    m = _check_mask(mask, r.shape)
+    if m is not None:
+        r = r * m
+    return float(0.5 * np.mean(np.sum(r * r, axis=1)))
+
+
+def masked_mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike,
+                        mask: ArrayLike | None = None) -> tuple[float, ParameterArrays]:
+    """``ℒ_m`` and its gradient, from one forward pass and one backpropagation.
+
+    ``∂ℒ_m/∂W_l = −(a_l/B) Σ_i (M_{L:l+1}ᵀ (m_i ⊙ m_i ⊙ r_i)) ẑ_{l-1,i}ᵀ`` (biases likewise);
+    with ``mask=None`` this is ``(ℒ, ∇ℒ)``.
+
+    Returns
+    -------
+    value : float
+        ``ℒ_m``.
+    gradient : ParameterArrays
+    """
     xa, ya = net.check_data(x, y)
     zs = net.forward(xa)
-    B = xa.shape[0]
-    g = ya - zs[-1]                       # backpropagated residual at the output, rows
-    gw: list[Array] = [None] * net.n_layers  # type: ignore[list-item]
-    gb: list[Array | None] = [None] * net.n_layers
-    for l in range(net.n_layers, 0, -1):
-        c = -net.scalings[l - 1] / B
-        gw[l - 1] = c * (g.T @ zs[l - 1])
-        if net.biases[l - 1] is not None:
-            gb[l - 1] = c * g.sum(axis=0)
-        g = net.apply_layer_transpose(l, g)
-    return ParameterArrays(tuple(gw), tuple(gb))
+    r = ya - zs[-1]
+    m = _check_mask(mask, r.shape)
+    rm = r if m is None else r * m
+    g = rm if m is None else rm * m
+    value = float(0.5 * np.mean(np.sum(rm * rm, axis=1)))
+    return value, backpropagate(net, zs, {net.n_layers: -g}, scale=1.0 / xa.shape[0])

@@ -1,6 +1,6 @@
 """The deep linear predictive coding network: weights, multipliers, skips, precisions.
 
-One object describes the model of theory.md §0. Layer ``l = 1..L`` maps ``z_{l-1}`` to the
+One object describes the model of docs/theory.md §0. Layer ``l = 1..L`` maps ``z_{l-1}`` to the
 prediction
 
     μ_l(z_{l-1}) = M_l z_{l-1} + c_l,     M_l = a_l W_l  (plain)  or  I + a_l W_l  (identity skip),
@@ -22,14 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from ._validation import as_real_array, check_data, check_positive
-from .parameterisation import ParamType, check_param_type, layer_scalings
+from linpc.core.parameterisation import ParamType, check_param_type, layer_scalings
+from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_data, check_positive
 
 __all__ = ["LinearPCN"]
-
-Array = NDArray[np.float64]
 
 
 class LinearPCN:
@@ -44,7 +43,7 @@ class LinearPCN:
         Raw biases ``b_l`` of shape ``(n_l,)``; ``None`` (or a ``None`` entry) means no bias.
     param_type : {"sp", "ntp", "mupc"}
         Parameterisation giving the multipliers ``a_l`` per fan-in
-        (:func:`linpc.parameterisation.layer_scalings`). Ignored when ``scalings`` is given.
+        (:func:`linpc.core.parameterisation.layer_scalings`). Ignored when ``scalings`` is given.
     scalings : sequence of float, optional
         Explicit multipliers ``[a_1, …, a_L]`` (e.g. jpc's first-hidden-width convention). Cannot be
         combined with a ``param_type`` other than ``"sp"``.
@@ -313,6 +312,20 @@ class LinearPCN:
         new._param_type = self._param_type
         return new
 
+    def _with_parameters(self, weights: Sequence[Array], biases: Sequence[Array | None]
+                         ) -> LinearPCN:
+        """A copy with new raw weights and biases of the same shapes, *without* validation.
+
+        The fast path of training loops (:mod:`linpc.dynamics.training`) that update float64
+        arrays of unchanged shapes and detect non-finite values through their loss; everything
+        else goes through :meth:`replace`.
+        """
+        new = object.__new__(LinearPCN)
+        new.__dict__.update(self.__dict__)
+        new._weights = tuple(weights)
+        new._biases = tuple(biases)
+        return new
+
     # ------------------------------------------------------------------ layer maps
     def _check_layer(self, l: int) -> None:
         if not 1 <= l <= self.n_layers:
@@ -357,7 +370,7 @@ class LinearPCN:
 
     # ------------------------------------------------------------------ data and forward pass
     def check_data(self, x: ArrayLike, y: ArrayLike | None = None) -> tuple[Array, Array | None]:
-        """Validate and convert a batch; see :func:`linpc._validation.check_data`."""
+        """Validate and convert a batch; see :func:`linpc.numerics.validation.check_data`."""
         return check_data(x, y, self.d_x, self.d_y, self._weights[0].shape,
                           self._weights[-1].shape)
 
@@ -368,6 +381,10 @@ class LinearPCN:
         hidden prediction errors vanish.
         """
         xa, _ = self.check_data(x)
+        return self._forward(xa)
+
+    def _forward(self, xa: Array) -> list[Array]:
+        """:meth:`forward` of an already validated float64 batch."""
         zs = [xa]
         for l in range(1, self.n_layers + 1):
             zs.append(self.predict_layer(l, zs[-1]))

@@ -3,22 +3,20 @@
 **Parameter order** (used by every gradient, Hessian and flat vector in linpc): the weight
 matrices ``W_1, …, W_L``, each flattened row-major (numpy ``ravel``), then the biases ``b_l`` of
 the layers that have one, in increasing ``l``. Under row-major flattening the Hessian of
-``½ tr(A W C Wᵀ)`` with respect to ``W`` is ``A ⊗ C`` (theory.md §0).
+``½ tr(A W C Wᵀ)`` with respect to ``W`` is ``A ⊗ C`` (docs/theory.md §0).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .network import LinearPCN
+from linpc.core.network import LinearPCN
+from linpc.numerics.types import Array
 
 __all__ = ["ParameterArrays", "flatten_parameters", "with_flat_parameters"]
-
-Array = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -91,15 +89,3 @@ def with_flat_parameters(net: LinearPCN, theta: ArrayLike) -> LinearPCN:
     """A copy of ``net`` whose parameters are the flat vector ``theta`` (same multipliers)."""
     p = ParameterArrays.from_flat(net, theta)
     return net.replace(weights=p.weights, biases=p.biases if net.has_biases else None)
-
-
-def _as_direction(net: LinearPCN, direction: ParameterArrays | Sequence[ArrayLike]) -> Array:
-    """Flat vector of a direction given as ParameterArrays or a list of weight arrays."""
-    if isinstance(direction, ParameterArrays):
-        return direction.flat()
-    Ws = [np.asarray(D, dtype=np.float64) for D in direction]
-    if len(Ws) != net.n_layers or any(D.shape != W.shape for D, W in zip(Ws, net.weights,
-                                                                          strict=True)):
-        raise ValueError("direction must have one array per layer with the weights' shapes")
-    zeros_b = [np.zeros_like(b) for b in net.biases if b is not None]
-    return np.concatenate([D.ravel() for D in Ws] + zeros_b)

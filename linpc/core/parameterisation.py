@@ -1,8 +1,8 @@
-"""Parameterisations: per-layer multipliers a_l (SP, NTP, μPC) and matching weight initialisers.
+"""Parameterisations: the per-layer multipliers a_l of SP, NTP and μPC, and the output precision.
 
 A layer computes ``M_l z_{l-1}`` with ``M_l = a_l W_l`` (plain) or ``M_l = I + a_l W_l`` (identity
 skip, hidden-to-hidden layers only). The multipliers follow the μPC paper (Innocenti, Achour &
-Buckley 2025, arXiv:2505.13124, Table 1) and jpc's ``_get_param_scalings`` (theory.md §1.4):
+Buckley 2025, arXiv:2505.13124, Table 1) and jpc's ``_get_param_scalings`` (docs/theory.md §1.4):
 
 ============  =========  ===================================================  ===========
 name          a_1        a_l, 2 ≤ l ≤ L-1                                     a_L
@@ -16,6 +16,9 @@ with L the number of weight matrices; ``gamma`` divides a_L for every parameteri
 ``gamma`` option does). linpc uses the fan-in ``n_{l-1}`` of each layer ("fan_in" convention);
 jpc reads one width N from the first hidden layer and uses it for every layer after the first
 ("jpc" convention). The two coincide when all hidden layers have the same width.
+
+The weight initialisers that go with each parameterisation are in
+:mod:`linpc.core.initialisation`.
 """
 
 from __future__ import annotations
@@ -26,11 +29,15 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import check_positive
+from linpc.numerics.validation import check_positive
 
-__all__ = ["PARAM_TYPES", "check_param_type", "init_weights", "layer_scalings"]
+__all__ = [
+    "PARAM_TYPES", "ParamType", "check_param_type", "layer_scalings", "limits_output_precision",
+]
 
+#: Type of the ``param_type`` argument: standard, neural-tangent or μPC parameterisation.
 ParamType = Literal["sp", "ntp", "mupc"]
+#: The parameterisations of docs/theory.md §1.4, as accepted by ``param_type``.
 PARAM_TYPES: tuple[str, ...] = ("sp", "ntp", "mupc")
 
 
@@ -102,62 +109,35 @@ def layer_scalings(
     return a
 
 
-def init_weights(
-    widths: Sequence[int],
-    *,
-    param_type: ParamType = "sp",
-    init: Literal["default", "uniform", "normal", "standard_normal", "orthogonal"] = "default",
-    rng: np.random.Generator | int | None = None,
-) -> list[NDArray[np.float64]]:
-    """Draw raw weight matrices ``W_l`` of shape ``(n_l, n_{l-1})``.
+def limits_output_precision(width: int, n_layers: int, gamma: float = 1.0) -> float:
+    """The output precision ``λ = γ² N L`` that docs/theory.md §1.4 attributes to the limits-paper
+    code.
 
-    ``init="default"`` picks the initialisation used with each parameterisation in the papers' code:
-    the framework default ``U(±1/√fan_in)`` for SP and NTP (jpc keeps it for NTP) and
-    ``N(0, 1)`` for μPC (``W_ij ~ N(0, 1)``, the multipliers carry the scale). Explicit choices:
-    ``"uniform"`` (``U(±1/√fan_in)``), ``"normal"`` (``N(0, 1/fan_in)``), ``"standard_normal"``
-    (``N(0, 1)``) and ``"orthogonal"`` (Haar-random semi-orthogonal).
+    Reading of jpc's ``experiments/dmft/test_equilib_energy.py`` in docs/theory.md §1.4 (tagged
+    [code, unv for the paper]); with ``a_L = 1/(γN)`` it makes the output term
+    ``(λ/2)‖y − W_L z_H/(γN)‖² = (L/(2N))‖γN y − W_L z_H‖²``.
+
+    .. warning::
+       With unit hidden precisions this choice does **not** make PC approach BP as the width
+       grows: ``1/λ`` is then small next to ``E[S] − 1/λ ≈ (e−1)L/N``, so the rescaling term of
+       ``∇F*`` stays as large as ``∇ℒ`` (measured at H = 15, N = 128/256: cos(∇F*, ∇ℒ) =
+       0.35/0.41 with skips, against 0.93/0.97 with λ = 1; ``figures/limits_fig2_toy_task.py``,
+       panel (c)). The jpc scripts differ between versions: some pair ``γ²·width·depth`` with
+       hidden precisions equal to the depth (``hidden_energy_scaling``; pass
+       ``precisions=[L, …, L, γ²NL]`` to :class:`~linpc.LinearPCN`), some use ``γ²N``, and the
+       limits-paper training script read for the figures keeps λ = 1, which is what linpc's
+       figures use.
 
     Parameters
     ----------
-    widths : sequence of int
-        ``(n_0, …, n_L)``.
-    param_type : {"sp", "ntp", "mupc"}
-        Only used to resolve ``init="default"``.
-    init : str
-        The distribution (see above).
-    rng : numpy Generator, int or None
-        Source of randomness (SPEC 7); an int seeds ``np.random.default_rng``.
-
-    Returns
-    -------
-    list of ndarray
-        ``[W_1, …, W_L]``.
+    width : int
+        ``N`` (jpc: the first hidden width).
+    n_layers : int
+        ``L``, the number of weight matrices.
+    gamma : float
+        ``γ > 0``.
     """
-    check_param_type(param_type)
-    gen = np.random.default_rng(rng)
-    if init == "default":
-        init = "standard_normal" if param_type == "mupc" else "uniform"
-    Ws = []
-    for l in range(1, len(widths)):
-        shape = (int(widths[l]), int(widths[l - 1]))
-        fan_in = shape[1]
-        if init == "uniform":
-            bound = 1.0 / np.sqrt(fan_in)
-            W = gen.uniform(-bound, bound, size=shape)
-        elif init == "normal":
-            W = gen.standard_normal(shape) / np.sqrt(fan_in)
-        elif init == "standard_normal":
-            W = gen.standard_normal(shape)
-        elif init == "orthogonal":
-            # reduced QR of a tall Gaussian, signs fixed by diag(R): Haar on the Stiefel manifold
-            m, k = max(shape), min(shape)
-            Q, R = np.linalg.qr(gen.standard_normal((m, k)))
-            Q = Q * np.sign(np.diag(R))
-            W = Q if shape[0] >= shape[1] else Q.T
-        else:
-            raise ValueError(
-                f"unknown init {init!r}; expected 'default', 'uniform', 'normal', "
-                "'standard_normal' or 'orthogonal'"
-            )
-        Ws.append(np.asarray(W, dtype=np.float64))
-    return Ws
+    if int(width) < 1 or int(n_layers) < 2:
+        raise ValueError(f"need width ≥ 1 and n_layers ≥ 2, got {width}, {n_layers}")
+    g = check_positive(gamma, "gamma")
+    return float(g * g * int(width) * int(n_layers))

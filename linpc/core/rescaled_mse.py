@@ -7,7 +7,7 @@ differentiated directly, without the equilibrium or the activity Hessian: with `
 rescaled residuals ``S⁻¹r`` (BP's gradient with ``r`` replaced by ``S⁻¹r``), the second the weight
 dependence of the rescaling. It is a route to ``∇F*`` independent of the envelope theorem
 (``∇F* = ∂F/∂θ`` at ``z*``), and it explains why PC approaches BP when ``S → λ⁻¹I`` (width ≫
-depth, theory.md §6.3; limits paper arXiv:2602.07697).
+depth, docs/theory.md §6.3; limits paper arXiv:2602.07697).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from .gaussian import output_covariance
-from .loss import mse_gradient
-from .network import LinearPCN
-from .parameters import ParameterArrays
-from .tolerances import roundoff_tolerance, solve_tolerance
+from linpc.core.backprop import backpropagate
+from linpc.core.gaussian import output_covariance
+from linpc.core.loss import mse_gradient
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.tolerances import roundoff_tolerance, solve_tolerance
 
 __all__ = ["rescaled_mse_gradient", "rescaled_mse_gradient_cosine"]
 
@@ -42,7 +43,7 @@ def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, Parame
 
     Nothing here touches the activity Hessian or the equilibrium, so it is a route independent of
     the envelope theorem ``∇F* = ∂F/∂θ|_{z*}`` (Innocenti et al., NeurIPS 2024,
-    arXiv:2408.11979, Theorem 1; theory.md §2.1, §2.5 item 5). No biases, no activity decay.
+    arXiv:2408.11979, Theorem 1; docs/theory.md §2.1, §2.5.5). No biases, no activity decay.
 
     Returns
     -------
@@ -59,7 +60,7 @@ def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, Parame
     S = sum(Ps[l] @ Ps[l].T / pi[l - 1] for l in range(1, L + 1))
     delta = sla.cho_solve(sla.cho_factor(S, lower=True), (ya - zs[-1]).T).T    # (B, d_y)
     Pm = delta.T @ delta / B
-    A = [-(a[l - 1] / B) * ((delta @ Ps[l]).T @ zs[l - 1]) for l in range(1, L + 1)]
+    A = backpropagate(net, zs, {L: -delta}, scale=1.0 / B)     # BP of the rescaled residual
     C = [np.zeros_like(net.weights[0])]
     U = (2.0 / pi[0]) * (Pm @ Ps[1])
     for k in range(2, L + 1):
@@ -67,7 +68,7 @@ def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, Parame
         if k < L:
             U = (2.0 / pi[k - 1]) * (Pm @ Ps[k]) + net.apply_layer(k, U)
     none = (None,) * L
-    return ParameterArrays(tuple(A), none), ParameterArrays(tuple(C), none)
+    return A, ParameterArrays(tuple(C), none)
 
 
 def rescaled_mse_gradient_cosine(net: LinearPCN, x, y) -> dict:

@@ -6,17 +6,16 @@ SPEC 7) and returns float64 arrays in linpc's batch-first layout: ``x`` of shape
 
 * :func:`toy_gaussian` — the toy Gaussian of Innocenti et al. (NeurIPS 2024, arXiv:2408.11979,
   P1), Figs. 2, 3, 7–9: ``x ~ N(1, 0.1²)`` per coordinate and ``y = −x`` (P1 notebooks) or
-  ``y = +x`` (the μPC toy notebook, P3); theory.md §7 and §8 item 7.
+  ``y = +x`` (the μPC toy notebook, P3); docs/theory.md §7 and §8.7.
   :func:`toy_gaussian_sampler` draws a fresh batch per training step, as the papers' SGD runs do.
 * :func:`one_hot_classes` — a synthetic stand-in with the shapes of MNIST (``d_x = 784``) and
   MNIST-1D (``d_x = 40``), ``n_c`` classes with one-hot targets (P1 Figs. 4 and 10). For one-hot
   targets ``Σ_yy = diag(B_c / B)`` with ``B_c`` the class counts, which is all the origin-Hessian
-  theorems need (theory.md §3.2).
+  theorems need (docs/theory.md §3.2).
 * :func:`linear_teacher` — ``y = T x + noise`` with a (possibly low-rank) teacher ``T``.
-* :func:`matrix_completion` — the rank-3 matrix-completion task of P1 Fig. 6 (theory.md §7).
+* :func:`matrix_completion` — the rank-3 matrix-completion task of P1 Fig. 6 (docs/theory.md §7).
 
-The second moments ``Σ_xx = XᵀX/B``, ``Σ_yx = YᵀX/B``, ``Σ_yy = YᵀY/B`` used throughout are
-*uncentred* (theory.md §0 and §8 item 10); :func:`second_moments` computes them.
+The uncentred second moments that the theorems use are in :mod:`linpc.data.moments`.
 """
 
 from __future__ import annotations
@@ -27,20 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = [
-    "MNIST1D_SHAPE",
-    "MNIST_SHAPE",
-    "MatrixCompletionTask",
-    "SecondMoments",
-    "linear_teacher",
-    "matrix_completion",
-    "one_hot_classes",
-    "second_moments",
-    "toy_gaussian",
-    "toy_gaussian_sampler",
-]
+from linpc.numerics.types import Array
 
-Array = NDArray[np.float64]
+__all__ = [
+    "MNIST1D_SHAPE", "MNIST_SHAPE", "MatrixCompletionTask", "linear_teacher", "matrix_completion",
+    "one_hot_classes", "toy_gaussian", "toy_gaussian_sampler",
+]
 RNG = np.random.Generator | int | None
 
 #: ``(d_x, n_classes)`` of MNIST / Fashion-MNIST (28×28 images, 10 classes).
@@ -54,41 +45,6 @@ def _positive_int(value: int, name: str) -> int:
     if v != value or v < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return v
-
-
-@dataclass(frozen=True)
-class SecondMoments:
-    """Uncentred empirical second moments of a batch (theory.md §0).
-
-    Attributes
-    ----------
-    xx : ndarray, shape (d_x, d_x)
-        ``Σ_xx = XᵀX/B``.
-    yx : ndarray, shape (d_y, d_x)
-        ``Σ_yx = YᵀX/B``.
-    yy : ndarray, shape (d_y, d_y)
-        ``Σ_yy = YᵀY/B``.
-    """
-
-    xx: Array
-    yx: Array
-    yy: Array
-
-    @property
-    def xy(self) -> Array:
-        """``Σ_xy = Σ_yxᵀ``."""
-        return self.yx.T
-
-
-def second_moments(x, y) -> SecondMoments:
-    """``Σ_xx = XᵀX/B``, ``Σ_yx = YᵀX/B``, ``Σ_yy = YᵀY/B`` (uncentred, batch-first data)."""
-    xa = np.atleast_2d(np.asarray(x, dtype=np.float64))
-    ya = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    if xa.shape[0] != ya.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of rows, got {xa.shape} and {ya.shape}")
-    B = xa.shape[0]
-    return SecondMoments(xa.T @ xa / B, ya.T @ xa / B, ya.T @ ya / B)
 
 
 def toy_gaussian(
@@ -118,7 +74,7 @@ def toy_gaussian(
     -------
     x, y : ndarray, shape (batch, dim)
         Since ``y = sign·x``, ``Σ_yy = Σ_xx`` and ``Σ_yx = sign·Σ_xx``: the origin Hessian of ``F*``
-        has eigenvalues ``σ_k(Σ_xx)(−1 ± √5)/2`` for one hidden layer (theory.md §3.2).
+        has eigenvalues ``σ_k(Σ_xx)(−1 ± √5)/2`` for one hidden layer (docs/theory.md §3.2).
     """
     B = _positive_int(batch, "batch")
     d = _positive_int(dim, "dim")
@@ -132,7 +88,7 @@ def toy_gaussian_sampler(
 ) -> Callable[[np.random.Generator], tuple[Array, Array]]:
     """A fresh-batch sampler ``sampler(rng) -> (x, y)`` of :func:`toy_gaussian` (one per SGD step).
 
-    P1's toy runs draw a new batch of ``B = 64`` samples at every training step (theory.md §7,
+    P1's toy runs draw a new batch of ``B = 64`` samples at every training step (docs/theory.md §7,
     Fig. 2). The sampler draws from the generator it is given, so a run is reproducible from the
     seed of that generator.
     """
@@ -180,8 +136,8 @@ def one_hot_classes(
     -------
     x : ndarray, shape (B, d_x)
     y : ndarray, shape (B, n_classes)
-        One-hot rows, so ``Σ_yy = diag(B_c/B)`` (theory.md §3.2: the origin Hessian of ``F*`` then
-        has eigenvalues ``−λ²a_L² B_c/B`` for H ≥ 2).
+        One-hot rows, so ``Σ_yy = diag(B_c/B)`` (docs/theory.md §3.2: the origin Hessian of ``F*``
+        then has eigenvalues ``−λ²a_L² B_c/B`` for H ≥ 2).
     labels : ndarray of int, shape (B,)
     """
     B = _positive_int(batch, "batch")
@@ -248,7 +204,7 @@ def linear_teacher(
 
 @dataclass(frozen=True)
 class MatrixCompletionTask:
-    """The linear matrix-completion task of P1 Fig. 6 (theory.md §7).
+    """The linear matrix-completion task of P1 Fig. 6 (docs/theory.md §7).
 
     Attributes
     ----------
@@ -265,9 +221,9 @@ class MatrixCompletionTask:
     -----
     The network maps each row of ``inputs`` to the corresponding row of ``target``. In the
     authors' notebook BP's loss is the *masked* MSE, ``nn.MSELoss()(mask ⊙ ŷ, mask ⊙ target)``,
-    while PC clamps the output to the *unmasked* target (theory.md §8 item 5): the two methods
-    then optimise different objectives. :mod:`linpc.dynamics` reproduces that setting and offers
-    a matched one.
+    while PC clamps the output to the *unmasked* target (docs/theory.md §8.5): the two methods
+    then optimise different objectives. :mod:`linpc.dynamics.training` reproduces that setting and
+    offers a matched one.
     """
 
     target: Array
@@ -296,7 +252,7 @@ def matrix_completion(
 
     ``A ∈ R^{n×rank}`` and ``B ∈ R^{rank×n}`` are standard Gaussian, ``target = A B``; the mask is
     ``U(0, 1) > observed_threshold`` entrywise (0.2 in the notebook), and the inputs are the
-    masked target (theory.md §7, Fig. 6).
+    masked target (docs/theory.md §7, Fig. 6).
     """
     nn = _positive_int(n, "n")
     r = _positive_int(rank, "rank")

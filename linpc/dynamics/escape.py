@@ -1,8 +1,8 @@
-"""Saddle escape in the one-hidden-unit linear model: PC (on F*) vs BP (on ℒ), predicted.
+"""Escape from the origin saddle: PC (GD on F*) against BP (GD on ℒ), predicted and measured.
 
 Model ``f(x) = w_2w_1x`` (scalar input, one hidden unit, scalar output; SP, no biases), data
-``(x_i, y_i)``, uncentred moments ``s_xy = ⟨xy⟩``, ``s_yy = ⟨y²⟩`` (theory.md §0). At the origin
-(theory.md §3.2 scalar case, §4.2; P2's shallow-model theorem; P1 Fig. 2)
+``(x_i, y_i)``, uncentred moments ``s_xy = ⟨xy⟩``, ``s_yy = ⟨y²⟩`` (docs/theory.md §0). At the
+origin (docs/theory.md §3.2 scalar case, §4.2; P2's shallow-model theorem [P2]_; P1 Fig. 2 [P1]_)
 
     H_ℒ(0)  = −[[0, s_xy], [s_xy, 0]],                  λ_min = −|s_xy|,
     H_F*(0) = −[[0, λs_xy], [λs_xy, λ²s_yy]],           λ_min = −(λ²s_yy + √(λ⁴s_yy² + 4λ²s_xy²))/2,
@@ -10,11 +10,11 @@ Model ``f(x) = w_2w_1x`` (scalar input, one hidden unit, scalar output; SP, no b
 (``F* = ℒ/(λ⁻¹ + w_2²)``, output precision ``λ``). Gradient descent with step ``η`` from ``w_0``
 near the origin follows the linearisation ``w_t ≈ (I − ηH(0))^t w_0`` until ``‖w_t‖`` reaches a
 radius ``ρ``; the component along the bottom eigenvector ``v`` grows as ``(1 + η|λ_min|)^t`` and
-the others do not grow, so the escape time is
+the others do not grow, so the escape time is ::
 
     t_esc = log(ρ/|⟨w_0, v⟩|) / log(1 + η|λ_min|) + O(1),
 
-and, as the start scale ``ε = ‖w_0‖ → 0``,
+and, as the start scale ``ε = ‖w_0‖ → 0``, ::
 
     t_PC/t_BP → log(1 + η|λ_min(H_ℒ)|) / log(1 + η|λ_min(H_F*)|)
               → |λ_min(H_ℒ)| / |λ_min(H_F*)| = 2|s_xy| / (s_yy + √(s_yy² + 4s_xy²))   (η → 0, λ =
@@ -23,18 +23,35 @@ and, as the start scale ``ε = ‖w_0‖ → 0``,
 which is ``1/φ ≈ 0.618`` for ``y = ±x`` (φ the golden ratio). The ``O(1)`` offsets (the ``log|⟨u,
 v⟩|`` of the random start, rounding to whole steps, the transient of the stable component and the
 cubic terms of the gradients) make the finite-ε ratio converge with error ``O(1/log(1/ε))``.
+
+:func:`shallow_escape_prediction` gives the predicted ratios of the one-hidden-unit model from the
+data moments; :func:`escape_time_ratio` measures the escape times of full-batch BP and exact PC
+for any one-hidden-layer network and fits the ``log(1/ε)`` slopes, whose ratio is free of the
+``O(1)`` offsets (docs/theory.md §4.2).
+
+References
+----------
+.. [P1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Fig. 2.
+.. [P2] Innocenti, Singh, Buckley, arXiv:2305.18188 (the shallow-model escape theorem).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["ShallowEscapePrediction", "shallow_escape_prediction"]
+from linpc.core.loss import mse_loss
+from linpc.core.network import LinearPCN
+from linpc.dynamics.training import train
+from linpc.landscape.origin import origin_network, origin_spectra
+from linpc.numerics.types import Array
 
-Array = NDArray[np.float64]
+__all__ = [
+    "EscapeTimeFit", "ShallowEscapePrediction", "escape_time_ratio", "shallow_escape_prediction",
+]
 
 
 @dataclass(frozen=True)
@@ -118,7 +135,7 @@ def shallow_escape_prediction(x: ArrayLike, y: ArrayLike, *,
     """Predict the PC/BP saddle-escape ratio of the model ``f(x) = w_2w_1x`` from data moments.
 
     ``t_PC/t_BP ≈ |λ_min(H_ℒ(0))|/|λ_min(H_F*(0))| = 2|s_xy|/(s_yy + √(s_yy² + 4s_xy²))`` for
-    ``λ = 1`` (theory.md §4.2; Innocenti et al., arXiv:2305.18188, shallow-model theorem; P1
+    ``λ = 1`` (docs/theory.md §4.2; Innocenti et al., arXiv:2305.18188, shallow-model theorem; P1
     Fig. 2); see the module docstring for the general-λ Hessians and the finite-step ratio.
 
     Parameters
@@ -159,3 +176,127 @@ def shallow_escape_prediction(x: ArrayLike, y: ArrayLike, *,
     lL = -abs(s_xy)
     lF = -0.5 * (lam * lam * s_yy + np.sqrt(lam**4 * s_yy**2 + 4 * lam * lam * s_xy**2))
     return ShallowEscapePrediction(s_xy, s_yy, lam, HL, HF, lL, float(lF), vL, vF)
+
+
+@dataclass(frozen=True)
+class EscapeTimeFit:
+    """Escape times of full-batch GD on ``ℒ`` (BP) and ``F*`` (exact PC) from ``θ = ε u``.
+
+    Linear theory near the saddle: the component along the most negative Hessian eigenvector grows
+    by ``1 + η|λ_min|`` per step, so the escape step is ``t(ε) = s log(1/ε) + C + q`` with slope
+    ``s = 1/log(1 + η|λ_min|)``, a constant ``C`` (overlap of ``u`` with the eigenvector and the
+    non-linear phase, both independent of ``ε`` as ``ε → 0``) and an integer-rounding term
+    ``q ∈ (−1, 0]``. The ratio of the fitted slopes therefore estimates
+    ``log(1 + η|λ_min(∇²ℒ)|)/log(1 + η|λ_min(∇²F*)|)`` with an error bounded by the rounding alone,
+    while the raw ratio ``t_PC/t_BP`` approaches it only as ``O(1/log(1/ε))``.
+
+    Attributes
+    ----------
+    eps : ndarray
+    steps_bp, steps_pc : ndarray of int
+        Escape steps (first ``ℒ < threshold``).
+    slope_bp, slope_pc : float
+        Least-squares slopes of the escape step against ``log(1/ε)``.
+    slope_error_bp, slope_error_pc : float
+        Bounds ``½ Σ_k |w_k|`` on the slope error from the rounding ``q_k`` (``w_k`` the
+        least-squares weights), i.e. ``|slope − s| ≤ slope_error`` up to ``O(ε²)`` effects.
+    ratio : float
+        ``slope_pc / slope_bp`` (the escape-time ratio ``t_PC/t_BP`` as ``ε → 0``).
+    ratio_error : float
+        Propagated bound on ``|ratio − predicted_discrete|``.
+    predicted_discrete : float
+        ``log(1 + η|λ_min(∇²ℒ(0))|) / log(1 + η|λ_min(∇²F*(0))|)``.
+    predicted_flow : float
+        ``|λ_min(∇²ℒ(0))| / |λ_min(∇²F*(0))|`` (the ``η → 0`` limit; docs/theory.md §4.2).
+    raw_ratios : ndarray
+        ``steps_pc / steps_bp`` per ``ε``.
+    """
+
+    eps: Array
+    steps_bp: NDArray[np.int64]
+    steps_pc: NDArray[np.int64]
+    slope_bp: float
+    slope_pc: float
+    slope_error_bp: float
+    slope_error_pc: float
+    ratio: float
+    ratio_error: float
+    predicted_discrete: float
+    predicted_flow: float
+    raw_ratios: Array
+
+
+def escape_time_ratio(
+    net: LinearPCN,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    eps: ArrayLike = (1e-3, 1e-5, 1e-7, 1e-9, 1e-11),
+    direction: Sequence[ArrayLike] | None = None,
+    learning_rate: float = 0.1,
+    threshold: float | None = None,
+    max_steps: int = 20_000,
+    rng: np.random.Generator | int | None = 0,
+) -> EscapeTimeFit:
+    """Fit escape times of BP and exact PC from ``θ = εu`` near the origin (one hidden layer).
+
+    Parameters
+    ----------
+    net : LinearPCN
+        Plain, no biases, ``H = 1``; only its multipliers and precisions are used.
+    x, y : array_like
+        Fixed batch (full-batch GD, ``convention="matched"``).
+    eps : array_like
+        Start scales; they should span several decades.
+    direction : sequence of array_like, optional
+        ``u`` as per-layer arrays (normalised); default a Gaussian draw from ``rng``.
+    learning_rate : float
+        ``η`` (the same for both methods).
+    threshold : float, optional
+        Escape when ``ℒ < threshold``; default ``ℒ(0)/2``.
+    max_steps : int
+        Cap per run.
+
+    Returns
+    -------
+    EscapeTimeFit
+    """
+    if net.n_hidden != 1:
+        raise ValueError(f"escape_time_ratio is for one hidden layer (BP's linear escape needs a "
+                         f"negative eigenvalue of ∇²ℒ(0)), got H = {net.n_hidden}")
+    net0 = origin_network(net)
+    xa, ya = net0.check_data(x, y)
+    gen = np.random.default_rng(rng)
+    if direction is None:
+        U = [gen.standard_normal(W.shape) for W in net0.weights]
+    else:
+        U = [np.asarray(u, dtype=np.float64) for u in direction]
+    nrm = np.sqrt(sum(np.sum(u * u) for u in U))
+    U = [u / nrm for u in U]
+    L0 = mse_loss(net0, xa, ya)
+    thr = 0.5 * L0 if threshold is None else float(threshold)
+    e = np.asarray(eps, dtype=np.float64)
+    t_bp, t_pc = [], []
+    for ej in e:
+        start = net0.replace(weights=[ej * u for u in U])
+        for method, out in (("bp", t_bp), ("pc_exact", t_pc)):
+            tr = train(start, (xa, ya), method=method, learning_rate=learning_rate,
+                       n_steps=max_steps, stop_below=np.nextafter(thr, 0.0),
+                       escape_threshold=thr)
+            if tr.escape_step is None:
+                raise RuntimeError(f"{method} did not escape within {max_steps} steps from "
+                                   f"ε = {ej:g}; raise max_steps or the learning rate")
+            out.append(tr.escape_step)
+    ell = np.log(1.0 / e)
+    w = (ell - ell.mean()) / np.sum((ell - ell.mean()) ** 2)
+    sb = float(w @ np.array(t_bp))
+    sp = float(w @ np.array(t_pc))
+    db = dp = 0.5 * float(np.sum(np.abs(w)))
+    ratio = sp / sb
+    ratio_err = (dp + abs(ratio) * db) / (sb - db)
+    spec_e, spec_m = origin_spectra(net0, xa, ya)
+    lf, lm = abs(spec_e.lambda_min), abs(spec_m.lambda_min)
+    eta = float(learning_rate)
+    pred_d = np.log1p(eta * lm) / np.log1p(eta * lf)
+    return EscapeTimeFit(e, np.array(t_bp), np.array(t_pc), sb, sp, db, dp, ratio, ratio_err,
+                         float(pred_d), lm / lf, np.array(t_pc) / np.array(t_bp))

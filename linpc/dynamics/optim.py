@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import NDArray
+
+from linpc.numerics.types import Array
 
 __all__ = ["Adam"]
-
-Array = NDArray[np.float64]
 
 
 class Adam:

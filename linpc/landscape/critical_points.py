@@ -1,12 +1,12 @@
 """Classification of critical points of ``F*`` or ``ℒ`` with stated tolerances.
 
-Definitions (P1, following Ge et al. 2015; theory.md §3): a critical point (``∇f = 0``) is a
+Definitions (P1, following Ge et al. 2015; docs/theory.md §3): a critical point (``∇f = 0``) is a
 **strict saddle** if the Hessian has a negative eigenvalue (and the point is not a maximum); it is
-**non-strict** when the Hessian is positive *semi*definite and singular, where the second-order
+**non-strict** when the Hessian is positive *semidefinite* and singular, where the second-order
 test is inconclusive (a minimum, or a saddle whose escape direction appears only in higher
 derivatives — the origin of ``ℒ`` for ``H ≥ 2``).
 
-``F*`` and ``ℒ`` do **not** share critical points in general (theory.md §2.4, §3.3, §8 item 9):
+``F*`` and ``ℒ`` do **not** share critical points in general (docs/theory.md §2.4, §3.3, §8.9):
 MSE minimisers with ``r ≠ 0`` are not critical for ``F*``, and zero-rank critical points of ``ℒ``
 with ``W_L ≠ 0`` are generally not critical for ``F*``. :func:`classify_critical_point` therefore
 first tests the gradient of the function it is asked about and reports ``"not critical"`` with the
@@ -21,17 +21,16 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .equilibrium import equilibrated_energy_gradient
-from .hessian_spectrum import hessian_spectrum
-from .hessians import EquilibratedEnergyHessian, MSEHessian
-from .loss import mse_gradient
-from .network import LinearPCN
-from .tolerances import EPS, SAFETY
+from linpc.core.backprop import backpropagate
+from linpc.core.equilibrium import equilibrated_energy_gradient, solve_equilibrium
+from linpc.core.loss import mse_gradient
+from linpc.core.network import LinearPCN
+from linpc.landscape.hessian_spectrum import hessian_spectrum
+from linpc.landscape.hessians import EquilibratedEnergyHessian, MSEHessian
+from linpc.numerics.tolerances import SAFETY, assembly_tolerance
 
 __all__ = [
-    "KINDS",
-    "CriticalPointClassification",
-    "classify_critical_point",
+    "KINDS", "CriticalPointClassification", "classify_critical_point",
     "gradient_roundoff_tolerance",
 ]
 
@@ -100,37 +99,34 @@ def gradient_roundoff_tolerance(net: LinearPCN, x: ArrayLike, y: ArrayLike, *,
     Propagating absolute values (``|z_l| ≤ |M_l||z_{l-1}| + |c_l|``,
     ``|e_l| ≤ |z_l| + |M_l||z_{l-1}| + |c_l|``, ``|g_{l-1}| ≤ |M_l|ᵀ|g_l|``) gives a magnitude
     ``T = Σ_l (a_l π_l/B) ‖|E_l|ᵀ|Z_{l-1}|‖_F``, and the tolerance is
-    ``SAFETY · (m + κ·n) · eps · T``; the ``κ·n`` term (``F*`` only) covers the forward error of
-    the equilibrium ``z*`` (Higham Thm 7.2).
+    ``assembly_tolerance(m, T, κ, n) = SAFETY · (m + κ·n) · eps · T``; the ``κ·n`` term (``F*``
+    only) covers the forward error of the equilibrium ``z*`` (Higham Thm 7.2).
     """
     xa, ya = net.check_data(x, y)
-    B = xa.shape[0]
+    B, L = xa.shape[0], net.n_layers
     a, pi = net.scalings, net.precisions
     m = int(sum(net.widths))
-    absM = [np.abs(net.layer_map(l)) for l in range(1, net.n_layers + 1)]
-    absc = [np.abs(net.layer_bias(l)) for l in range(1, net.n_layers + 1)]
-    T = 0.0
+    # the network of absolute values |M_l|, |c_l| (multipliers 1, no skips): its forward pass and
+    # backpropagation propagate the magnitudes of the running-error bound
+    absolute = LinearPCN([np.abs(net.layer_map(l)) for l in range(1, L + 1)],
+                         biases=[np.abs(net.layer_bias(l)) for l in range(1, L + 1)])
     if objective == "energy":
-        from .equilibrium import solve_equilibrium
-
-        eq = solve_equilibrium(net, xa, ya, method="cholesky", rtol=1.0)
+        eq = solve_equilibrium(net, xa, ya, method="cholesky", warn_if_error_above=None)
         Z = [np.abs(xa), *[np.abs(z) for z in eq.activities], np.abs(ya)]
-        for l in range(1, net.n_layers + 1):
-            E = Z[l] + Z[l - 1] @ absM[l - 1].T + absc[l - 1]
+        T = 0.0
+        for l in range(1, L + 1):
+            E = Z[l] + absolute.predict_layer(l, Z[l - 1])
             T += a[l - 1] * pi[l - 1] / B * float(np.linalg.norm(E.T @ Z[l - 1]) + np.sum(E))
         n = net.n_activities
     elif objective == "mse":
-        Z = [np.abs(xa)]
-        for l in range(1, net.n_layers + 1):
-            Z.append(Z[-1] @ absM[l - 1].T + absc[l - 1])
-        g = Z[-1] + np.abs(ya)
-        for l in range(net.n_layers, 0, -1):
-            T += a[l - 1] / B * float(np.linalg.norm(g.T @ Z[l - 1]) + np.sum(g))
-            g = g @ absM[l - 1]
+        Z = absolute.forward(np.abs(xa))
+        mags = backpropagate(absolute, Z, {L: Z[-1] + np.abs(ya)})
+        T = sum(a[l - 1] / B * float(np.linalg.norm(mags.weights[l - 1])
+                                     + np.sum(mags.biases[l - 1])) for l in range(1, L + 1))
         n, kappa = 0, 0.0
     else:
         raise ValueError(f"objective must be 'energy' or 'mse', got {objective!r}")
-    return SAFETY * (m + float(kappa) * n) * EPS * T
+    return assembly_tolerance(m, T, kappa=kappa, n_solve=n)
 
 
 def classify_critical_point(
@@ -162,10 +158,10 @@ def classify_critical_point(
         Default :func:`gradient_roundoff_tolerance`.
     eigenvalue_tolerance : float, optional
         Default: the spectrum's own zero tolerance (round-off bound of the Hessian's assembly
-        and eigensolver, :func:`~linpc.hessian_spectrum`), or for Lanczos that bound plus
+        and eigensolver, :func:`~linpc.landscape.hessian_spectrum`), or for Lanczos that bound plus
         ``SAFETY`` times the Ritz residuals.
     method : {"auto", "dense", "lanczos"}
-        Eigenvalue method (:func:`~linpc.hessian_spectrum`).
+        Eigenvalue method (:func:`~linpc.landscape.hessian_spectrum`).
 
     Returns
     -------
@@ -173,10 +169,10 @@ def classify_critical_point(
 
     References
     ----------
-    P1 (arXiv:2408.11979) §2 (strict saddles), Theorems 2–3; theory.md §2.4, §3.3.
+    P1 (arXiv:2408.11979) §2 (strict saddles), Theorems 2–3; docs/theory.md §2.4, §3.3.
     """
     if objective == "energy":
-        op = EquilibratedEnergyHessian(net, x, y, rtol=1.0)
+        op = EquilibratedEnergyHessian(net, x, y, warn_if_error_above=None)
         g = equilibrated_energy_gradient(net, x, y, equilibrium=op.equilibrium).flat()
         kappa = op.kappa
     elif objective == "mse":

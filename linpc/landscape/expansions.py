@@ -1,6 +1,6 @@
-"""Higher-order information in F*: its Neumann series, exact Taylor coefficients, flatness orders.
+"""Higher-order information in F*: its Neumann series and exact directional Taylor coefficients.
 
-**Neumann series** (theory.md §5 item 2, §2.5 item 16). With ``λ = π_L`` and per-layer precisions,
+**Neumann series** (docs/theory.md §5.2, §2.5.16). With ``λ = π_L`` and per-layer precisions,
 the rescaling of Theorem 1 (Innocenti et al., NeurIPS 2024, arXiv:2408.11979, P1) is
 
     S = λ⁻¹I + Q,     Q = Σ_{l=1}^{L-1} π_l⁻¹ M_{L:l+1} M_{L:l+1}ᵀ ⪰ 0
@@ -12,13 +12,13 @@ for ``λ‖Q‖₂ < 1``,
 
 ``R = (1/B)Σ_i r_ir_iᵀ``. The remainder after the ``k = K`` term is
 ``F* − F*_K = ½λ tr((−λQ)^{K+1}(I + λQ)⁻¹R)``; since ``Q ⪰ 0`` and ``R ⪰ 0`` its sign is
-``(−1)^{K+1}`` (the partial sums alternate around ``F*``) and
+``(−1)^{K+1}`` (the partial sums alternate around ``F*``) and ::
 
     |F* − F*_K| ≤ λℒ (λ‖Q‖₂)^{K+1} / (1 + λ‖Q‖₂),      ℒ = ½tr R.
 
 For plain layers ``Q = O(‖θ‖²)``, so the ``k``-th term is ``O(‖θ‖^{2k})``: ``F*`` carries
 information of every order in the weights although inference only uses second-order information in
-the activities (thesis abstract, P4; theory.md §5).
+the activities (thesis abstract, P4; docs/theory.md §5).
 
 **Exact directional Taylor coefficients.** Along ``θ + εV`` every layer map is affine in ``ε``
 (``M_l(ε) = M_l + εa_lV_l``), so ``ŷ``, ``r``, ``R`` and ``Q`` are polynomials in ``ε`` and
@@ -26,13 +26,7 @@ the activities (thesis abstract, P4; theory.md §5).
 the coefficients ``c_k = f^{(k)}(0)/k!`` of ``f(ε) = ℒ(θ + εV)`` and ``F*(θ + εV)`` to any order,
 exactly up to round-off, at any base point (not only at the origin) and for every configuration.
 
-**Orders of flatness** (theory.md §5 item 1; P1; blog B4): ``ord_0 f`` = the first ``k ≥ 1`` with
-``c_k ≠ 0``. At the origin of a plain network, ``ℒ(εV) − ℒ(0) = −ε^{L}tr(V_{L:1}Σ_xy) + O(ε^{2L})``
-(the multipliers included in ``V_{L:1} = a_LV_L⋯a_1V_1``), so ``ord_0 ℒ = H + 1``, while
-``F*(εV) = F*(0) − (λ²a_L²/(2π_{L-1})) tr(V_LᵀΣ_yyV_L) ε² + …`` (``H ≥ 2``; for ``H = 1`` also
-``−λa_1a_2 tr(V_2V_1Σ_xy)ε²``), so ``ord_0 F* = 2`` for every depth. With identity skips the
-origin has ``M_l = I`` on residual layers and ``M_{L:1}(εV) = ε²a_La_1V_LV_1 + O(ε³)``: then
-``ord_0 ℒ = 2`` as well.
+The orders of flatness that these coefficients reveal are in :mod:`linpc.landscape.flatness`.
 """
 
 from __future__ import annotations
@@ -42,38 +36,27 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .network import LinearPCN
-from .parameters import ParameterArrays
-from .tolerances import EPS, SAFETY
+from linpc.core.gaussian import require_gaussian_chain
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.types import Array
 
 __all__ = [
-    "NeumannSeries",
-    "TaylorExpansion",
-    "directional_taylor_coefficients",
-    "flatness_order",
-    "neumann_series",
-    "origin_flatness_orders",
+    "NeumannSeries", "TaylorExpansion", "directional_taylor_coefficients", "neumann_series",
     "rescaling_series_matrix",
 ]
-
-Array = NDArray[np.float64]
-
-
-def _require_gaussian(net: LinearPCN, what: str) -> None:
-    if net.activity_decay:
-        raise ValueError(f"{what} needs activity_decay = 0: with an activity decay F* is not "
-                         "½rᵀS⁻¹r (theory.md §2)")
 
 
 def rescaling_series_matrix(net: LinearPCN) -> Array:
     """``Q = Σ_{l=1}^{L-1} π_l⁻¹ M_{L:l+1}M_{L:l+1}ᵀ``, so that ``S = π_L⁻¹I + Q`` (``d_y × d_y``).
 
-    Unit hidden precisions give theory.md §5's ``Q = Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ``. Built from the
-    backward products ``P_l = M_{L:l+1}`` (:meth:`LinearPCN.output_maps`), ``O(d_y Σ n_l n_{l-1})``.
+    Unit hidden precisions give docs/theory.md §5's ``Q = Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ``. Built from
+    the backward products ``P_l = M_{L:l+1}`` (:meth:`LinearPCN.output_maps`), ``O(d_y Σ n_l
+    n_{l-1})``.
     """
-    _require_gaussian(net, "the rescaling S")
+    require_gaussian_chain(net, "the rescaling S")
     Ps = net.output_maps()
     Q = np.zeros((net.d_y, net.d_y))
     for l in range(1, net.n_layers):
@@ -117,7 +100,7 @@ def neumann_series(net: LinearPCN, x: ArrayLike, y: ArrayLike, order: int) -> Ne
     """Neumann series ``F* = Σ_k (−1)^kλ^{k+1}½tr(Q^kR)`` of the equilibrated energy, to ``order``.
 
     See the module docstring for the series, its alternating remainder and the bound
-    ``|F* − F*_K| ≤ λℒ(λ‖Q‖₂)^{K+1}/(1 + λ‖Q‖₂)`` (theory.md §5 item 2, §2.5 item 16; derived here
+    ``|F* − F*_K| ≤ λℒ(λ‖Q‖₂)^{K+1}/(1 + λ‖Q‖₂)`` (docs/theory.md §5.2, §2.5.16; derived here
     for per-layer precisions, ``Q = Σ_{l<L} π_l⁻¹M_{L:l+1}M_{L:l+1}ᵀ``).
 
     Parameters
@@ -221,10 +204,6 @@ class TaylorExpansion:
     def order(self) -> int:
         return self.loss.size - 1
 
-    def flatness_orders(self, *, atol: float | None = None) -> tuple[int | None, int | None]:
-        """``(ord ℒ, ord F*)`` from these coefficients (:func:`flatness_order`)."""
-        return flatness_order(self.loss, atol=atol), flatness_order(self.energy, atol=atol)
-
 
 def directional_taylor_coefficients(
     net: LinearPCN,
@@ -257,7 +236,7 @@ def directional_taylor_coefficients(
     -------
     TaylorExpansion
     """
-    _require_gaussian(net, "the Taylor expansion of F*")
+    require_gaussian_chain(net, "the Taylor expansion of F*")
     K = int(order)
     if K != order or K < 0:
         raise ValueError(f"order must be an integer ≥ 0, got {order!r}")
@@ -311,54 +290,3 @@ def directional_taylor_coefficients(
                        for k in range(K + 1)])
     loss = np.array([0.5 * float(np.trace(Rs[k])) for k in range(K + 1)])
     return TaylorExpansion(loss=loss, energy=energy)
-
-
-def flatness_order(coefficients: ArrayLike, *, atol: float | None = None) -> int | None:
-    """Order of flatness: the first ``k ≥ 1`` with ``|c_k| > atol`` (``None`` if none up to ``K``).
-
-    ``atol`` defaults to ``SAFETY·K·eps·max_k |c_k|``, the round-off level of coefficients computed
-    by ``K``-term recursions of that magnitude; at the origin of a plain network the vanishing
-    coefficients are exact zeros (products with zero matrices), so the default only matters at
-    other base points.
-    """
-    c = np.asarray(coefficients, dtype=np.float64)
-    K = c.size - 1
-    if atol is None:
-        atol = SAFETY * max(K, 1) * EPS * float(np.max(np.abs(c)))
-    for k in range(1, K + 1):
-        if abs(c[k]) > atol:
-            return k
-    return None
-
-
-def origin_flatness_orders(
-    net: LinearPCN,
-    x: ArrayLike,
-    y: ArrayLike,
-    *,
-    direction: ParameterArrays | Sequence[ArrayLike] | None = None,
-    rng: np.random.Generator | int | None = None,
-) -> tuple[int | None, int | None, TaylorExpansion]:
-    """Orders of flatness of ``ℒ`` and ``F*`` at the origin ``θ = 0`` of ``net``'s architecture.
-
-    The origin keeps the multipliers, skips and precisions of ``net`` and sets all weights and
-    biases to 0. Along a generic direction (default: standard normal weights from ``rng``, no bias
-    component) theory.md §5 item 1 predicts ``ord ℒ = H + 1`` and ``ord F* = 2`` for plain networks
-    (P1; blog B4: the escape direction of ℒ's saddle appears at order ``H + 1``, but in the
-    curvature of ``F*``); with identity skips ``ord ℒ = 2`` (module docstring). The expansion runs
-    to order ``max(2L, 4)``.
-
-    Returns
-    -------
-    ord_loss, ord_energy : int or None
-    expansion : TaylorExpansion
-    """
-    origin = net.replace(weights=[np.zeros_like(W) for W in net.weights],
-                         biases=[None if b is None else np.zeros_like(b) for b in net.biases]
-                         if net.has_biases else None)
-    if direction is None:
-        gen = np.random.default_rng(rng)
-        direction = [gen.standard_normal(W.shape) for W in net.weights]
-    exp = directional_taylor_coefficients(origin, x, y, direction, max(2 * net.n_layers, 4))
-    o_l, o_f = exp.flatness_orders()
-    return o_l, o_f, exp

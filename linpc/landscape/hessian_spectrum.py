@@ -2,11 +2,12 @@
 
 Two methods:
 
-* ``"dense"`` — assemble the Hessian (:meth:`~linpc.hessians.ParameterHessian.to_dense`) and
-  call LAPACK's symmetric eigensolver (``numpy.linalg.eigvalsh``). All eigenvalues; the numbers
+* ``"dense"`` — assemble the Hessian (:meth:`~linpc.landscape.hessians.ParameterHessian.to_dense`)
+  and call LAPACK's symmetric eigensolver (``numpy.linalg.eigvalsh``). All eigenvalues; the numbers
   of negative, zero and positive eigenvalues are counted with an explicit zero tolerance
-  (default: :func:`~linpc.hessians.hessian_roundoff_tolerance` of the assembly plus the
-  eigensolver's Weyl bound :func:`~linpc.tolerances.eigenvalue_tolerance`). Small networks only.
+  (default: :func:`~linpc.numerics.tolerances.assembly_tolerance` of the assembly plus the
+  eigensolver's Weyl bound :func:`~linpc.numerics.tolerances.eigenvalue_tolerance`). Small networks
+  only.
 * ``"lanczos"`` — ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``) on the
   matrix-free operator: once for the spectral radius ``ρ`` (``which="LM"``), then for the smallest
   and largest algebraic eigenvalues of the *shifted* operator ``A + σI``, ``σ = 1.5ρ`` (positive
@@ -20,12 +21,12 @@ Two methods:
   *an* eigenvalue, not necessarily the extreme one (Lanczos converges to the extremes in
   practice). **Inertia (eigenvalue counts) is available only with the dense method**: Krylov
   methods do not resolve multiplicities, and the Hessians at saddles have eigenvalues of
-  multiplicity ``N`` (theory.md §3.2).
+  multiplicity ``N`` (docs/theory.md §3.2).
 
 References
 ----------
 P1 (Innocenti et al., NeurIPS 2024, arXiv:2408.11979): Hessian spectra at saddles, Figs. 3–4,
-8–10; theory.md §3.
+8–10; docs/theory.md §3.
 """
 
 from __future__ import annotations
@@ -34,21 +35,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from .hessians import DENSE_HESSIAN_BYTES_LIMIT, ParameterHessian
-from .tolerances import eigenvalue_tolerance
+from linpc.landscape.hessians import DENSE_HESSIAN_BYTES_LIMIT, ParameterHessian
+from linpc.numerics.tolerances import eigenvalue_tolerance
+from linpc.numerics.types import Array
 
 __all__ = [
-    "DENSE_SPECTRUM_LIMIT",
-    "HessianSpectrum",
-    "block_sparse_spectrum",
-    "count_inertia",
+    "DENSE_SPECTRUM_LIMIT", "HessianSpectrum", "block_sparse_spectrum", "count_inertia",
     "hessian_spectrum",
 ]
-
-Array = NDArray[np.float64]
 
 #: ``method="auto"`` uses the dense eigensolver up to this many parameters, Lanczos above.
 DENSE_SPECTRUM_LIMIT = 3000
@@ -119,7 +115,7 @@ def hessian_spectrum(
         array), else Lanczos.
     zero_tolerance : float, optional
         Threshold below which ``|λ|`` counts as zero. Default: the assembly round-off bound of the
-        operator (:meth:`~linpc.hessians.ParameterHessian.roundoff_tolerance`) plus
+        operator (:meth:`~linpc.landscape.hessians.ParameterHessian.roundoff_tolerance`) plus
         ``eigenvalue_tolerance(P, ‖A‖₂)``; for a plain array only the latter.
     tol : float
         Relative tolerance of ARPACK (Lanczos).
@@ -193,12 +189,13 @@ def hessian_spectrum(
 def block_sparse_spectrum(hessian: ParameterHessian, *, chunk: int = 512) -> dict:
     """All eigenvalues of a matrix-free Hessian whose nonzero pattern splits into small blocks.
 
-    Hessians at saddles are very sparse (at the origin only a few parameter blocks couple, theory.md
-    §3.2–3.3), so all eigenvalues are reachable without a dense ``P × P`` matrix: the operator is
-    applied to ``chunk`` unit vectors at a time; entries at or below the assembly round-off bound
-    (:meth:`~linpc.hessians.ParameterHessian.roundoff_tolerance`) are dropped, keeping the
-    absolute row and column sums of what is dropped; the symmetrised sparse matrix is permuted into
-    the connected components of its nonzero pattern and each component is diagonalised densely.
+    Hessians at saddles are very sparse (at the origin only a few parameter blocks couple,
+    docs/theory.md §3.2–3.3), so all eigenvalues are reachable without a dense ``P × P`` matrix: the
+    operator is applied to ``chunk`` unit vectors at a time; entries at or below the assembly
+    round-off bound (:meth:`~linpc.landscape.hessians.ParameterHessian.roundoff_tolerance`) are
+    dropped, keeping the absolute row and column sums of what is dropped; the symmetrised sparse
+    matrix is permuted into the connected components of its nonzero pattern and each component is
+    diagonalised densely.
 
     Every returned eigenvalue is within ``error`` of an eigenvalue of the exact Hessian (Weyl):
     ``error = roundoff + ‖E‖₂ + eigenvalue_tolerance(max block, ‖A‖₂)`` with the dropped part

@@ -1,7 +1,7 @@
 """Hessians of the equilibrated energy F* and of the MSE ℒ with respect to all parameters.
 
-Parameter order (:mod:`linpc.parameters`): ``W_1, …, W_L`` row-major, then the biases that are
-present. Both Hessians are exact; no finite differences are used.
+Parameter order (:mod:`linpc.core.parameter_arrays`): ``W_1, …, W_L`` row-major, then the biases
+that are present. Both Hessians are exact; no finite differences are used.
 
 **Equilibrated energy (Schur complement).** Per sample, the energy
 ``F(z, θ) = Σ_l (π_l/2)‖e_l‖² (+ (δ/2)Σ_{l≤H}‖z_l‖²)``, ``e_l = z_l − M_l z_{l-1} − c_l``, is a sum
@@ -13,7 +13,7 @@ on ``(W_l, b_l)`` only, through ``−a_l (W_l z_{l-1} + b_l)``. Hence the joint 
 
     ∇²F* = (1/B) Σ_i [ F_θθ − F_θz H_z⁻¹ F_zθ ]_i        evaluated at z = z*_i(θ)
 
-(architecture.md "Derivatives with respect to the weights"; the gradient, by the envelope theorem,
+(docs/theory.md §3, after [P1]_ and [P4]_; the gradient, by the envelope theorem,
 is ``F_θ`` at ``z*``). For a direction ``V = (dW, db)`` and ``ε_l := −a_l(dW_l z_{l-1} + db_l)``:
 
     (F_zθ V)_l   = π_l ε_l − π_{l+1} M_{l+1}ᵀ ε_{l+1} − π_{l+1} a_{l+1} dW_{l+1}ᵀ e_{l+1}   (l ≤ H)
@@ -22,9 +22,9 @@ is ``F_θ`` at ``z*``). For a direction ``V = (dW, db)`` and ``ε_l := −a_l(dW
 
 so one Hessian-vector product costs a few layer products per sample and one solve with ``B``
 right-hand sides, using the block Cholesky factor of ``H_z`` cached by
-:class:`~linpc.activity.ActivityHessian` (one factorisation for all samples and directions). An
-activity decay ``δ`` only enters ``H_z`` (it does not depend on ``θ``), so the same formula gives
-the Hessian of ``min_z F_δ``.
+:class:`~linpc.core.activity_hessian.ActivityHessian` (one factorisation for all samples and
+directions). An activity decay ``δ`` only enters ``H_z`` (it does not depend on ``θ``), so the same
+formula gives the Hessian of ``min_z F_δ``.
 
 **MSE (forward-over-reverse by hand).** ``ℒ = (1/2B) Σ_i ‖r_i‖²``. With the feedforward pass
 ``ẑ_l``, the backpropagated output errors ``g_L = ŷ − y``, ``g_{l-1} = M_lᵀ g_l`` and the tangents
@@ -35,7 +35,8 @@ the Hessian of ``min_z F_δ``.
 
 The part without ``g`` in the tangents (``dg_{l-1} = M_lᵀ dg_l``, no ``g_l dẑ_{l-1}ᵀ``) is the
 Gauss–Newton matrix ``JᵀJ/B``; the rest is the residual term. ``mean_over_outputs=True`` divides by
-``d_y``: the MSE convention of the Hessian notebooks of Innocenti et al. (2024), theory.md §0.
+``d_y``: the MSE convention of the Hessian notebooks of Innocenti et al. (2024) [P1]_,
+docs/theory.md §0.
 
 References
 ----------
@@ -47,36 +48,25 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.sparse.linalg import LinearOperator
 
-from .activity import ActivityHessian
-from .equilibrium import DEFAULT_RTOL, Equilibrium, solve_equilibrium
-from .jpc_compat import network_from_jpc_keywords
-from .network import LinearPCN
-from .parameters import ParameterArrays
-from .tolerances import EPS, SAFETY
+from linpc.core.activity_hessian import ActivityHessian
+from linpc.core.backprop import backpropagate
+from linpc.core.equilibrium import Equilibrium, solve_equilibrium
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.tolerances import assembly_tolerance
+from linpc.numerics.types import Array
+from linpc.numerics.warnings import DEFAULT_ERROR_WARNING
 
 __all__ = [
-    "DENSE_HESSIAN_BYTES_LIMIT",
-    "EquilibratedEnergyHessian",
-    "MSEHessian",
-    "ParameterHessian",
-    "equilib_energy_hessian",
-    "equilibrated_energy_hessian",
-    "equilibrated_energy_hvp",
-    "hessian_roundoff_tolerance",
-    "mse_hessian",
-    "mse_hvp",
-    "mse_loss_hessian",
-    "second_derivative_tolerance",
+    "DENSE_HESSIAN_BYTES_LIMIT", "EquilibratedEnergyHessian", "MSEHessian", "ParameterHessian",
+    "equilibrated_energy_hessian", "equilibrated_energy_hvp", "mse_hessian", "mse_hvp",
 ]
-
-Array = NDArray[np.float64]
 Objective = Literal["energy", "mse"]
 
 #: Largest dense Hessian (bytes) that :meth:`ParameterHessian.to_dense` builds without
@@ -84,42 +74,6 @@ Objective = Literal["energy", "mse"]
 DENSE_HESSIAN_BYTES_LIMIT = 2 * 1024**3
 #: Number of floats of per-sample work arrays allowed per block of directions in ``matmat``.
 _CHUNK_FLOATS = 1 << 22
-
-
-def hessian_roundoff_tolerance(n_params: int, scale: float, *, kappa: float = 1.0,
-                               n_activities: int = 0) -> float:
-    """Absolute round-off bound for entries/eigenvalues of a computed Hessian of ``F*`` or ``ℒ``.
-
-    ``SAFETY · (P + κ·n) · eps · scale`` with ``P`` parameters, ``n`` activities per sample,
-    ``κ = κ(H_z)`` and ``scale`` an upper bound of the 2-norms of the terms that are *summed*
-    (``‖F_θθ‖₂ + ‖F_θz H_z⁻¹ F_zθ‖₂`` for ``F*``, ``‖Gauss–Newton‖₂ + ‖residual term‖₂`` for ``ℒ``).
-
-    Justification: each product of the assembly is backward stable with relative error
-    ``O(eps)`` per accumulated term (at most ``P`` terms per entry; Higham §3.5); the equilibrium
-    ``z*`` and the solve ``H_z⁻¹F_zθV`` carry relative forward errors ``≲ κ·n·eps`` (Higham Thm 7.2,
-    10.3), and both parts depend smoothly (at most quadratically) on them, so the computed matrix
-    is ``∇²F* + E`` with ``‖E‖₂ ≲ (P + κn)·eps·scale``. By Weyl's inequality the same bound holds
-    for every eigenvalue; a symmetric eigensolver adds ``O(P·eps·‖∇²F*‖₂)``, covered by the same
-    term. The parts are used as the scale (not ``‖∇²F*‖``) because they may cancel.
-    """
-    return SAFETY * (max(int(n_params), 1) + float(kappa) * int(n_activities)) * EPS * float(scale)
-
-
-def second_derivative_tolerance(error_estimate: float, step: float, f_scale: float,
-                                f_condition: float = 1.0) -> float:
-    """Tolerance for an analytic Hessian entry vs ``scipy.differentiate.hessian``.
-
-    Two error sources, as in :func:`linpc.tolerances.derivative_tolerance` but for a second
-    difference quotient: truncation, estimated by ``scipy.differentiate`` (``error_estimate``, the
-    change between its last two iterates), and cancellation: ``f`` of size ``f_scale`` evaluated
-    with relative error ``f_condition · eps``, differenced twice with final step ``step``, gives at
-    most about ``f_condition · eps · f_scale / step²`` (times the ℓ1 norm of the nested stencil
-    weights, absorbed in ``SAFETY``). Returns ``SAFETY`` times their sum. Pass the *smallest* step
-    the algorithm may have used (``initial_step / step_factor**maxiter``) when the final step is
-    not reported.
-    """
-    return SAFETY * (float(error_estimate)
-                     + float(f_condition) * EPS * abs(float(f_scale)) / float(step) ** 2)
 
 
 def _sym_norm_bound(A: Array) -> float:
@@ -267,7 +221,8 @@ class ParameterHessian(LinearOperator):
         return A + Bp
 
     def roundoff_tolerance(self) -> float:
-        """:func:`hessian_roundoff_tolerance` for this Hessian (dense parts: ``‖·‖_∞`` bounds).
+        """:func:`~linpc.numerics.tolerances.assembly_tolerance` for this Hessian (dense parts:
+        ``‖·‖_∞`` bounds).
 
         For networks too large for a dense assembly the parts' 2-norms are estimated with a
         Lanczos run (``eigsh``, ``which="LM"``, relative tolerance 1e-3) instead.
@@ -278,8 +233,7 @@ class ParameterHessian(LinearOperator):
             scale = _sym_norm_bound(A) + _sym_norm_bound(Bp)
         else:
             scale = self._part_norm(0) + self._part_norm(1)
-        return hessian_roundoff_tolerance(P, scale, kappa=self.kappa,
-                                          n_activities=self.n_activities)
+        return assembly_tolerance(P, scale, kappa=self.kappa, n_solve=self.n_activities)
 
     def _part_norm(self, which: int) -> float:
         from scipy.sparse.linalg import eigsh
@@ -315,8 +269,9 @@ class EquilibratedEnergyHessian(ParameterHessian):
         A precomputed equilibrium of ``(net, x, y)`` (any route).
     hessian : ActivityHessian, optional
         ``H_z`` of ``net`` with a cached factor.
-    rtol : float
-        Requested accuracy of the equilibrium (ill-conditioning warning threshold).
+    warn_if_error_above : float or None
+        Largest acceptable expected relative error ``κ·eps`` of the equilibrium solve
+        (:func:`~linpc.solve_equilibrium`); ``None`` never warns.
 
     Attributes
     ----------
@@ -329,13 +284,14 @@ class EquilibratedEnergyHessian(ParameterHessian):
     def __init__(self, net: LinearPCN, x: ArrayLike, y: ArrayLike, *,
                  equilibrium: Equilibrium | None = None,
                  hessian: ActivityHessian | None = None,
-                 rtol: float = DEFAULT_RTOL) -> None:
+                 warn_if_error_above: float | None = DEFAULT_ERROR_WARNING) -> None:
         super().__init__(net, x, y)
         Hz = hessian if hessian is not None else ActivityHessian(net)
         if Hz.net is not net:
             raise ValueError("hessian was built for a different network")
         eq = equilibrium if equilibrium is not None else solve_equilibrium(
-            net, self.x, self.y, method="cholesky", hessian=Hz, rtol=rtol)
+            net, self.x, self.y, method="cholesky", hessian=Hz,
+            warn_if_error_above=warn_if_error_above)
         self.equilibrium = eq
         self.activity_hessian = Hz
         self._factor = Hz.factor()
@@ -409,7 +365,7 @@ class MSEHessian(ParameterHessian):
     x, y : array_like
     mean_over_outputs : bool
         Use ``ℒ/d_y`` (mean over batch *and* outputs): the convention of the Hessian notebooks
-        of P1 (theory.md §0), whose MSE eigenvalues are ``1/d_y`` times linpc's.
+        of P1 (docs/theory.md §0), whose MSE eigenvalues are ``1/d_y`` times linpc's.
 
     Attributes
     ----------
@@ -424,12 +380,9 @@ class MSEHessian(ParameterHessian):
         super().__init__(net, x, y)
         self.mean_over_outputs = bool(mean_over_outputs)
         self._Zh = net.forward(self.x)
-        g = self._Zh[-1] - self.y                 # ∂ℓ/∂ŷ per sample
-        G = [None] * (net.n_layers + 1)
-        G[-1] = g
-        for l in range(net.n_layers, 0, -1):
-            G[l - 1] = net.apply_layer_transpose(l, G[l])
-        self._G = G
+        # backpropagated output errors G_l = M_{L:l+1}ᵀ(ŷ − y), l = 0..L
+        _, self._G = backpropagate(net, self._Zh, {net.n_layers: self._Zh[-1] - self.y},
+                                   return_adjoints=True)
 
     def _apply_parts(self, dW, db):
         net, Zh, G = self.net, self._Zh, self._G
@@ -445,23 +398,16 @@ class MSEHessian(ParameterHessian):
             if l >= 2:
                 t += net.apply_layer(l, dz[l - 1])
             dz.append(t)
-        gnW, gnb, rsW, rsb = [None] * L, [None] * L, [None] * L, [None] * L
-        dg_gn = dz[L]                             # Gauss–Newton part of the backward tangent
-        dg_rs = np.zeros_like(dz[L])              # residual part
-        for l in range(L, 0, -1):
-            c = a[l - 1] * scale
-            gnW[l - 1] = c * np.matmul(dg_gn.transpose(0, 2, 1), Zh[l - 1])
-            r = np.matmul(dg_rs.transpose(0, 2, 1), Zh[l - 1])
-            if l >= 2:
-                r += np.matmul(G[l].T, dz[l - 1])
-            rsW[l - 1] = c * r
-            if net.biases[l - 1] is not None:
-                gnb[l - 1] = c * dg_gn.sum(axis=1)
-                rsb[l - 1] = c * dg_rs.sum(axis=1)
-            if l >= 2:
-                dg_gn = net.apply_layer_transpose(l, dg_gn)
-                dg_rs = net.apply_layer_transpose(l, dg_rs) + a[l - 1] * np.matmul(G[l], dW[l - 1])
-        return (gnW, gnb), (rsW, rsb)
+        # Gauss–Newton part: backpropagate the output tangent dẑ_L
+        gn = backpropagate(net, Zh, {L: dz[L]}, scale=scale)
+        # residual part: the tangent of the backward pass, whose sources are a_l G_l dW_l on layer
+        # l − 1, plus the explicit term G_lᵀ dẑ_{l−1} of each weight block
+        rs = backpropagate(net, Zh, {l - 1: a[l - 1] * np.matmul(G[l], dW[l - 1])
+                                     for l in range(2, L + 1)}, scale=scale)
+        rsW = list(rs.weights)
+        for l in range(2, L + 1):
+            rsW[l - 1] = rsW[l - 1] + (a[l - 1] * scale) * np.matmul(G[l].T, dz[l - 1])
+        return (list(gn.weights), list(gn.biases)), (rsW, list(rs.biases))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,7 +420,7 @@ def equilibrated_energy_hessian(
     *,
     matrix_free: bool = False,
     equilibrium: Equilibrium | None = None,
-    rtol: float = DEFAULT_RTOL,
+    warn_if_error_above: float | None = DEFAULT_ERROR_WARNING,
 ) -> Array | EquilibratedEnergyHessian:
     """Hessian of the equilibrated energy ``F*`` w.r.t. all weights (and biases).
 
@@ -492,8 +438,9 @@ def equilibrated_energy_hessian(
         with exact products) instead of a dense ``(P, P)`` array.
     equilibrium : Equilibrium, optional
         Precomputed equilibrium.
-    rtol : float
-        Ill-conditioning warning threshold of the equilibrium solve.
+    warn_if_error_above : float or None
+        Largest acceptable expected relative error ``κ·eps`` of the equilibrium solve
+        (:func:`~linpc.solve_equilibrium`); ``None`` never warns.
 
     Returns
     -------
@@ -501,9 +448,10 @@ def equilibrated_energy_hessian(
 
     References
     ----------
-    P1 (arXiv:2408.11979) Theorem 1 and Figs. 3–4, 8–10; theory.md §3.
+    P1 (arXiv:2408.11979) Theorem 1 and Figs. 3–4, 8–10; docs/theory.md §3.
     """
-    op = EquilibratedEnergyHessian(net, x, y, equilibrium=equilibrium, rtol=rtol)
+    op = EquilibratedEnergyHessian(net, x, y, equilibrium=equilibrium,
+                                   warn_if_error_above=warn_if_error_above)
     return op if matrix_free else op.to_dense()
 
 
@@ -524,11 +472,11 @@ def mse_hessian(
     matrix_free : bool
         Return an :class:`MSEHessian` ``LinearOperator`` instead of a dense array.
     mean_over_outputs : bool
-        Hessian of ``ℒ/d_y`` (the P1 Hessian notebooks' MSE, theory.md §0).
+        Hessian of ``ℒ/d_y`` (the P1 Hessian notebooks' MSE, docs/theory.md §0).
 
     References
     ----------
-    P1 (arXiv:2408.11979) Figs. 3–4 and 8–10; theory.md §3.1.
+    P1 (arXiv:2408.11979) Figs. 3–4 and 8–10; docs/theory.md §3.1.
     """
     op = MSEHessian(net, x, y, mean_over_outputs=mean_over_outputs)
     return op if matrix_free else op.to_dense()
@@ -548,74 +496,3 @@ def mse_hvp(net: LinearPCN, x: ArrayLike, y: ArrayLike,
             direction: ParameterArrays | ArrayLike, *, mean_over_outputs: bool = False) -> Array:
     """Exact Hessian-vector product ``∇²ℒ v`` (flat ``(P,)`` or ``(P, k)`` directions)."""
     return MSEHessian(net, x, y, mean_over_outputs=mean_over_outputs).apply(direction)
-
-
-# ---------------------------------------------------------------------------------------------
-# jpc-style functions of (Ws, x, y)
-# ---------------------------------------------------------------------------------------------
-def equilib_energy_hessian(
-    Ws: Sequence[ArrayLike],
-    x: ArrayLike,
-    y: ArrayLike,
-    *,
-    param_type: str = "sp",
-    scalings: Sequence[float] | None = None,
-    use_skips: bool = False,
-    gamma: float | None = None,
-    output_energy_scaling: float | None = None,
-    matrix_free: bool = False,
-    biases: Sequence[ArrayLike | None] | None = None,
-) -> Array | EquilibratedEnergyHessian:
-    """Hessian of jpc's ``linear_equilib_energy`` w.r.t. all weights, in linpc's order.
-
-    ``F* = (1/2B)Σ_i r_iᵀS⁻¹r_i``, ``S = λ⁻¹I + Σ_{l=2}^{L} M_{L:l}M_{L:l}ᵀ`` (P1 Theorem 1), with
-    the multipliers of ``param_type`` (or ``scalings``), identity skips, ``gamma`` and output
-    precision ``λ = output_energy_scaling``. Parameter order: ``W_1..W_L`` row-major (then the
-    biases, if given). Computed as the Schur complement of the joint ``(z, θ)`` Hessian
-    (:func:`equilibrated_energy_hessian`).
-
-    Parameters
-    ----------
-    Ws : sequence of array_like
-        ``[W_1, …, W_L]``, ``W_l`` of shape ``(n_l, n_{l-1})``.
-    x, y : array_like
-        ``(B, d_x)``, ``(B, d_y)``.
-    matrix_free : bool
-        Return a ``LinearOperator`` with exact products instead of a dense ``(P, P)`` array.
-    biases : sequence, optional
-        Raw biases (a linpc extension).
-
-    Returns
-    -------
-    ndarray of shape (P, P), or EquilibratedEnergyHessian
-    """
-    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
-                                    use_skips=use_skips, gamma=gamma,
-                                    output_energy_scaling=output_energy_scaling, biases=biases)
-    return equilibrated_energy_hessian(net, x, y, matrix_free=matrix_free)
-
-
-def mse_loss_hessian(
-    Ws: Sequence[ArrayLike],
-    x: ArrayLike,
-    y: ArrayLike,
-    *,
-    param_type: str = "sp",
-    scalings: Sequence[float] | None = None,
-    use_skips: bool = False,
-    gamma: float | None = None,
-    output_energy_scaling: float | None = None,
-    matrix_free: bool = False,
-    biases: Sequence[ArrayLike | None] | None = None,
-    mean_over_outputs: bool = False,
-) -> Array | MSEHessian:
-    """Hessian of the MSE ``ℒ = (1/2B)Σ‖y − M_{L:1}x‖²`` w.r.t. all weights (linpc's order).
-
-    Same keywords as :func:`equilib_energy_hessian` (``output_energy_scaling`` is accepted for
-    symmetry and does not affect ``ℒ``); ``mean_over_outputs=True`` gives the Hessian of ``ℒ/d_y``,
-    the convention of P1's Hessian notebooks (theory.md §0).
-    """
-    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
-                                    use_skips=use_skips, gamma=gamma,
-                                    output_energy_scaling=output_energy_scaling, biases=biases)
-    return mse_hessian(net, x, y, matrix_free=matrix_free, mean_over_outputs=mean_over_outputs)

@@ -1,7 +1,8 @@
 """Scale of the forward pass at initialisation versus depth and width: exact moments and sampling.
 
 For a fixed input ``x`` and independent layers with zero-mean weights of per-entry variance ``v_l``
-(:func:`linpc.scalings.init_variances`), ``E[W_lᵀ W_l] = v_l n_l I``, hence (theory.md §1.4, [der])
+(:func:`linpc.core.initialisation.init_variances`), ``E[W_lᵀ W_l] = v_l n_l I``, hence
+(docs/theory.md §1.4, [der])
 
     E[‖z_l‖² | z_{l-1}] = g_l ‖z_{l-1}‖²,  g_l = a_l² v_l n_l (plain),  1 + a_l² v_l n_l (residual),
 
@@ -28,21 +29,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .parameterisation import ParamType, layer_scalings
-from .scalings import InitName, init_network, init_variances
+from linpc.core.initialisation import InitName, init_network, init_variances
+from linpc.core.parameterisation import ParamType, layer_scalings
+from linpc.numerics.types import Array
 
 __all__ = [
-    "ForwardNormSample",
-    "expected_forward_norms",
-    "forward_scale_point",
-    "layer_gains",
-    "mupc_forward_norms",
-    "sample_forward_norms",
+    "ForwardNormSample", "expected_forward_norms", "forward_scale_point", "layer_gains",
+    "mupc_forward_norms", "sample_forward_norms",
 ]
-
-Array = NDArray[np.float64]
 
 
 def layer_gains(
@@ -57,9 +53,9 @@ def layer_gains(
     """Per-layer second-moment gains ``g_l = E[‖z_l‖² | z_{l−1}] / ‖z_{l−1}‖²`` at initialisation.
 
     ``g_l = a_l² v_l n_l`` for a plain layer and ``1 + a_l² v_l n_l`` for a residual one (module
-    docstring); ``a_l`` from :func:`linpc.parameterisation.layer_scalings`, ``v_l`` from
-    :func:`linpc.scalings.init_variances`. The same gains govern the rescaling ``E[S]``
-    (:mod:`linpc.mupc_limits`).
+    docstring); ``a_l`` from :func:`linpc.core.parameterisation.layer_scalings`, ``v_l`` from
+    :func:`linpc.core.initialisation.init_variances`. The same gains govern the rescaling ``E[S]``
+    (:mod:`linpc.mupc.limits`).
 
     Returns
     -------
@@ -79,33 +75,35 @@ def layer_gains(
     return g
 
 
-def expected_forward_norms(
-    widths: Sequence[int],
-    *,
-    param_type: ParamType = "sp",
-    use_skips: bool = False,
-    init: InitName = "default",
-    gamma: float | None = None,
-    convention: Literal["fan_in", "jpc"] = "fan_in",
-    x_norm2: float = 1.0,
-) -> Array:
+def expected_forward_norms(widths: Sequence[int], *, x_norm2: float = 1.0,
+                           **parameterisation) -> Array:
     """``E‖ẑ_l‖²``, ``l = 0..L``, over random initialisations, for an input with ``‖x‖² = x_norm2``.
 
-    ``E‖ẑ_l‖² = ‖x‖² Π_{k=1}^{l} g_k`` (exact; :func:`layer_gains`; theory.md §1.4).
+    ``E‖ẑ_l‖² = ‖x‖² Π_{k=1}^{l} g_k`` (exact; :func:`layer_gains`; docs/theory.md §1.4).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``(n_0, …, n_L)``.
+    x_norm2 : float
+        ``‖x‖²``.
+    **parameterisation
+        ``param_type``, ``use_skips``, ``init``, ``gamma``, ``convention``: as for
+        :func:`layer_gains`, with the same defaults.
 
     Returns
     -------
     ndarray, shape (L + 1,)
         Entry ``l`` is ``E‖ẑ_l‖²`` (entry 0 is ``‖x‖²``, entry ``L`` is ``E‖ŷ‖²``).
     """
-    g = layer_gains(widths, param_type=param_type, use_skips=use_skips, init=init, gamma=gamma,
-                    convention=convention)
+    g = layer_gains(widths, **parameterisation)
     return float(x_norm2) * np.concatenate([[1.0], np.cumprod(g)])
 
 
 def mupc_forward_norms(width: int, d_x: int, n_layers: int, d_y: int,
                        x_norm2: float = 1.0) -> Array:
-    """The μPC formulas of theory.md §1.4 for ``E‖ẑ_l‖²``, ``l = 0..L`` (skips, ``W ~ N(0, 1)``).
+    """The μPC formulas of docs/theory.md §1.4 for ``E‖ẑ_l‖²``, ``l = 0..L`` (skips, ``W ~ N(0,
+    1)``).
 
     ``E‖z_1‖² = N‖x‖²/D``, ``E‖z_l‖² = (1 + 1/L)^{l−1} E‖z_1‖²`` for ``l = 1..H`` and
     ``E‖ŷ‖² = d_y E‖z_H‖²/N²`` (Depth-μP forward pass; Innocenti et al. 2025, arXiv:2505.13124).
@@ -167,8 +165,9 @@ def sample_forward_norms(
 ) -> ForwardNormSample:
     """Monte Carlo of ``‖ẑ_l‖²`` over ``n_draws`` independent initialisations, one fixed input.
 
-    Each draw builds the network with :func:`linpc.scalings.init_network` (actual weight matrices,
-    not a shortcut through the distribution of ``W z``) and runs :meth:`LinearPCN.forward`.
+    Each draw builds the network with :func:`linpc.core.initialisation.init_network` (actual weight
+    matrices, not a shortcut through the distribution of ``W z``) and runs
+    :meth:`LinearPCN.forward`.
 
     Parameters
     ----------
@@ -205,7 +204,8 @@ def sample_forward_norms(
 
 
 def forward_scale_point(point: dict, rng: np.random.Generator) -> dict:
-    """Sweep point function (:mod:`linpc.sweeps`): forward-pass norms at one (depth, width).
+    """Sweep point function (:mod:`linpc.reproduce.sweeps`): forward-pass norms at one (depth,
+    width).
 
     ``point`` keys: ``H`` (hidden layers), ``N`` (width), ``param_type``, ``use_skips``, ``init``,
     ``d_x``, ``d_y``, ``n_draws``. The input is a fixed unit vector drawn from ``rng``.

@@ -1,16 +1,17 @@
 """How many gradient-descent inference steps a network needs: predicted from κ and measured.
 
 Gradient descent on the activities, ``z ← z − η ∇_z F``, has gradients
-``g_t = (I − η H_z)^t g_0`` (theory.md §1.3), so with ``ρ(η) = max(|1 − ηλ_min|, |1 − ηλ_max|)``
+``g_t = (I − η H_z)^t g_0`` (docs/theory.md §1.3), so with ``ρ(η) = max(|1 − ηλ_min|, |1 −
+ηλ_max|)``
 
     ‖g_t‖ ≤ ρ^t ‖g_0‖   ⇒   steps to ‖g_t‖ ≤ tol‖g_0‖  ≤  ⌈log tol / log ρ⌉,
 
 and at the best fixed step ``η* = 2/(λ_min + λ_max)``, ``ρ = (κ − 1)/(κ + 1)``, i.e. about
 ``(κ/2) ln(1/tol)`` steps: inference time grows like ``κ(H_z)``, hence like ``H²`` under μPC
-(:mod:`linpc.spectrum`; Innocenti et al., μPC, NeurIPS 2025, arXiv:2505.13124, §3–4). The bound is
-attained when ``g_0`` has weight on the extreme eigenvectors; from the feedforward initialisation
-(no activity decay) only the last block of ``g_0 = −(0, …, 0, λ M_Lᵀ r)`` is non-zero, which
-generically touches them.
+(:mod:`linpc.mupc.conditioning`; Innocenti et al., μPC, NeurIPS 2025, arXiv:2505.13124, §3–4). The
+bound is attained when ``g_0`` has weight on the extreme eigenvectors; from the feedforward
+initialisation (no activity decay) only the last block of ``g_0 = −(0, …, 0, λ M_Lᵀ r)`` is
+non-zero, which generically touches them.
 
 Exactly, with ``H_z = Σ_k μ_k u_k u_kᵀ``: ``‖g_t‖² = Σ_k (1 − ημ_k)^{2t} (u_kᵀ g_0)²``
 (:func:`spectral_gradient_norms`, dense, small networks), which predicts the measured count to
@@ -22,28 +23,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .activity import ActivityHessian
-from .energy import energy_activity_gradient
-from .inference import (
+from linpc.core.activity_hessian import ActivityHessian
+from linpc.core.energy import energy_activity_gradient
+from linpc.core.inference import (
     contraction_factor,
     gradient_descent_inference,
     optimal_step_size,
     steps_to_tolerance,
 )
-from .network import LinearPCN
-from .scalings import init_network
+from linpc.core.initialisation import init_network
+from linpc.core.network import LinearPCN
+from linpc.mupc.conditioning import CONDITIONING_SETTINGS
+from linpc.numerics.types import Array
 
 __all__ = [
-    "InferenceSpeed",
-    "exact_steps_to_tolerance",
-    "inference_speed",
-    "inference_speed_point",
+    "InferenceSpeed", "exact_steps_to_tolerance", "inference_speed", "inference_speed_point",
     "spectral_gradient_norms",
 ]
-
-Array = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -166,10 +164,11 @@ def exact_steps_to_tolerance(
 
 
 def inference_speed_point(point: dict, rng: np.random.Generator) -> dict:
-    """Sweep point function (:mod:`linpc.sweeps`): inference steps at initialisation.
+    """Sweep point function (:mod:`linpc.reproduce.sweeps`): inference steps at initialisation.
 
     ``point`` keys: ``H``, ``N``, ``d_x``, ``d_y``, ``B``, ``tol`` and either ``setting`` (a key of
-    :data:`linpc.spectrum.CONDITIONING_SETTINGS`) or ``param_type``, ``use_skips`` and optionally
+    :data:`linpc.mupc.conditioning.CONDITIONING_SETTINGS`) or ``param_type``, ``use_skips`` and
+    optionally
     ``init``. Data ``x ~ N(0, I)``, ``y ~ N(0, I)``.
 
     Returns
@@ -177,8 +176,6 @@ def inference_speed_point(point: dict, rng: np.random.Generator) -> dict:
     dict
         ``predicted`` (−1 if divergent), ``measured``, ``converged``, ``kappa``.
     """
-    from .spectrum import CONDITIONING_SETTINGS
-
     H, N = int(point["H"]), int(point["N"])
     widths = (int(point["d_x"]),) + (N,) * H + (int(point["d_y"]),)
     s = CONDITIONING_SETTINGS[point["setting"]] if "setting" in point else point

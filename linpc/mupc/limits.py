@@ -1,4 +1,4 @@
-"""Energy → MSE and PC → BP under μPC when width ≫ depth (theory.md §6.3).
+"""Energy → MSE and PC → BP under μPC when width ≫ depth (docs/theory.md §6.3).
 
 The equilibrated energy is the rescaled MSE ``F* = (1/2B) Σ_i r_iᵀ S⁻¹ r_i`` with
 ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` (Innocenti et al., NeurIPS 2024, arXiv:2408.11979,
@@ -8,9 +8,10 @@ weight gradient at equilibrium becomes ``λ`` times the backpropagation gradient
 depth. At initialisation the rate follows from second moments alone [der]:
 
 **Expected rescaling.** For zero-mean weights with per-entry variance ``v_l``
-(:func:`linpc.scalings.init_variances`) and any fixed ``X``, ``E[W X Wᵀ] = v tr(X) I``, so a plain
-layer maps ``E tr(M X Mᵀ) = g tr X`` and a residual one ``E tr((I + aW) X (I + aW)ᵀ) = g tr X`` with
-the forward gains ``g_l`` of :func:`linpc.forward_scale.layer_gains`. With the output layer plain,
+(:func:`linpc.core.initialisation.init_variances`) and any fixed ``X``, ``E[W X Wᵀ] = v tr(X) I``,
+so a plain layer maps ``E tr(M X Mᵀ) = g tr X`` and a residual one ``E tr((I + aW) X (I + aW)ᵀ) = g
+tr X`` with the forward gains ``g_l`` of :func:`linpc.mupc.forward_scale.layer_gains`. With the
+output layer plain,
 
     E[S] = s·I_{d_y},    s = λ⁻¹ + a_L² v_L Σ_{l=2}^{L} n_{l−1} Π_{k=l}^{L−1} g_k
 
@@ -19,7 +20,7 @@ the forward gains ``g_l`` of :func:`linpc.forward_scale.layer_gains`. With the o
 
     s = λ⁻¹ + (L/(γ²N)) ((1 + 1/L)^{L−1} − 1)   ≈   λ⁻¹ + (e − 1) L/(γ²N),
 
-which is theory.md's ``1 + (L/N)((1 + 1/L)^{L−1} − 1)`` at ``λ = γ = 1`` (re-derived: correct).
+which is docs/theory.md's ``1 + (L/N)((1 + 1/L)^{L−1} − 1)`` at ``λ = γ = 1`` (re-derived: correct).
 Without skips (``a_l = 1/√N``, ``g = 1``) it is ``λ⁻¹ + (L − 1)/(γ²N)``. So ``S → λ⁻¹I`` and
 ``F* → λℒ`` at rate ``L/N``. Across initialisations ``S`` fluctuates around its mean by
 ``O(N^{−3/2})`` per entry at fixed depth, about ``N^{−1/2}`` times the offset ``E[S] − λ⁻¹``
@@ -34,29 +35,24 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .equilibrium import (
+from linpc.core.equilibrium import (
     equilibrated_energy_gradient,
     equilibrium_rescaling,
     solve_equilibrium,
 )
-from .forward_scale import layer_gains
-from .loss import mse_gradient, mse_loss
-from .network import LinearPCN
-from .parameterisation import ParamType, layer_scalings
-from .scalings import InitName, init_network, init_variances
+from linpc.core.initialisation import InitName, init_network, init_variances
+from linpc.core.loss import mse_gradient, mse_loss
+from linpc.core.network import LinearPCN
+from linpc.core.parameterisation import ParamType, layer_scalings
+from linpc.mupc.forward_scale import layer_gains
+from linpc.numerics.types import Array
 
 __all__ = [
-    "Agreement",
-    "agreement_point",
-    "expected_rescaling",
-    "mupc_expected_rescaling",
-    "pc_bp_agreement",
-    "sample_rescalings",
+    "Agreement", "agreement_point", "expected_rescaling", "mupc_expected_rescaling",
+    "pc_bp_agreement", "sample_rescalings",
 ]
-
-Array = NDArray[np.float64]
 
 
 def expected_rescaling(
@@ -78,7 +74,7 @@ def expected_rescaling(
     widths : sequence of int
         ``(n_0, …, n_L)``.
     param_type, use_skips, init, gamma, convention
-        The parameterisation and initialiser (as in :func:`linpc.scalings.init_network`).
+        The parameterisation and initialiser (as in :func:`linpc.core.initialisation.init_network`).
     output_energy_scaling : float, optional
         ``λ`` (default 1).
     """
@@ -108,7 +104,7 @@ def mupc_expected_rescaling(
     """Closed form of ``E[S]/I`` at μPC initialisation (``W ~ N(0, 1)``, equal widths ``N``).
 
     ``λ⁻¹ + (L/(γ²N))((1 + 1/L)^{L−1} − 1)`` with skips, ``λ⁻¹ + (L − 1)/(γ²N)`` without (module
-    docstring; theory.md §6.3 for ``λ = γ = 1``).
+    docstring; docs/theory.md §6.3 for ``λ = γ = 1``).
     """
     N, L = int(width), int(n_layers)
     if N < 1 or L < 2:
@@ -152,7 +148,7 @@ class Agreement:
     Attributes
     ----------
     energy_ratio : float
-        ``F*/(λℒ)`` (1 when ``S = λ⁻¹ I``); by theory.md §2.3 it lies in
+        ``F*/(λℒ)`` (1 when ``S = λ⁻¹ I``); by docs/theory.md §2.3 it lies in
         ``[1/(λ λ_max(S)), 1/(λ λ_min(S))]``.
     gradient_cosine : float
         Cosine between the PC gradient at equilibrium ``∇F*`` (envelope theorem) and the BP
@@ -173,9 +169,9 @@ def pc_bp_agreement(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Agreement:
     """Energy ratio and gradient alignment of PC (at the exact equilibrium) and BP.
 
     ``F*`` and ``∇F*`` come from the block-Cholesky equilibrium (route 1), ``S`` from the
-    covariance recursion (route 2), ``ℒ`` and ``∇ℒ`` from backpropagation (:mod:`linpc.loss`).
+    covariance recursion (route 2), ``ℒ`` and ``∇ℒ`` from backpropagation (:mod:`linpc.core.loss`).
     """
-    eq = solve_equilibrium(net, x, y, method="cholesky", rtol=1.0)
+    eq = solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=None)
     lam = net.output_precision
     L_mse = mse_loss(net, x, y)
     g_pc = equilibrated_energy_gradient(net, x, y, equilibrium=eq).flat()
@@ -195,7 +191,7 @@ def pc_bp_agreement(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Agreement:
 
 
 def agreement_point(point: dict, rng: np.random.Generator) -> dict:
-    """Sweep point function (:mod:`linpc.sweeps`): PC vs BP at μPC initialisation.
+    """Sweep point function (:mod:`linpc.reproduce.sweeps`): PC vs BP at μPC initialisation.
 
     ``point`` keys: ``H``, ``N``, ``d_x``, ``d_y``, ``B``; optional ``param_type`` (default
     ``"mupc"``), ``use_skips`` (default True). Data: ``x ~ N(0, I)``, ``y = T x/√d_x + ε`` with a

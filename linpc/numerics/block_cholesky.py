@@ -2,7 +2,8 @@
 
 A symmetric block-tridiagonal matrix with diagonal blocks ``A_1..A_H`` (``A_l`` of size
 ``n_l × n_l``) and sub-diagonal blocks ``B_1..B_{H-1}`` (``B_l`` of size ``n_{l+1} × n_l``, the
-block in row ``l+1``, column ``l``) factorises as ``A = G Gᵀ`` with ``G`` block lower-bidiagonal:
+block in row ``l+1``, column ``l``) factorises as ``A = G Gᵀ`` with ``G`` block lower-bidiagonal
+[1]_:
 
     G_ll = chol(A_l − C_{l-1} C_{l-1}ᵀ),     C_l = B_l G_ll^{-T}    (the sub-diagonal block of G).
 
@@ -26,9 +27,9 @@ from contextlib import nullcontext
 import numpy as np
 import scipy.linalg.blas as _blas
 import scipy.linalg.lapack as _lapack
-from numpy.typing import NDArray
 
-from ._threads import single_threaded_blas, worker_count
+from linpc.numerics.threads import single_threaded_blas, worker_count
+from linpc.numerics.types import Array
 
 __all__ = ["BlockCholesky", "NotPositiveDefiniteError", "block_cholesky"]
 
@@ -37,8 +38,6 @@ PARALLEL_SOLVE_MIN_COLUMNS = 16
 #: Block width from which kernels run on single-threaded BLAS in parallel Python threads; below
 #: it OpenBLAS is single-threaded anyway and thread start-up would dominate (toy networks).
 PARALLEL_MIN_WIDTH = 128
-
-Array = NDArray[np.float64]
 
 
 class NotPositiveDefiniteError(np.linalg.LinAlgError):
@@ -111,7 +110,7 @@ class BlockCholesky:
         """``A⁻¹ V`` for ``V`` of shape ``(n,)`` or ``(n, k)``; never forms ``A⁻¹``.
 
         Many right-hand sides are split into column chunks solved concurrently, one Python thread
-        per core, with single-threaded BLAS in each (:mod:`linpc._threads`).
+        per core, with single-threaded BLAS in each (:mod:`linpc.numerics.threads`).
         """
         Va, vec = self._as_columns(V)
         k = Va.shape[1]

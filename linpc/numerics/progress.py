@@ -6,6 +6,8 @@ import sys
 import time
 from contextlib import contextmanager
 
+__all__ = ["progress_bar"]
+
 
 class _TextBar:
     def __init__(self, total: int, desc: str) -> None:

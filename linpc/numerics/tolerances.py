@@ -1,8 +1,15 @@
 """Named tolerances, each with the bound that justifies it (float64, ``eps = 2.2e-16``).
 
-Every comparison in ``linpc verify`` and in the tests uses one of these rules, so a tolerance is
-never a bare number. References: N. J. Higham, *Accuracy and Stability of Numerical Algorithms*,
-2nd ed. (SIAM 2002), cited as [Higham].
+Every comparison in ``linpc verify``, the figures and the tests uses one of these rules, so a
+tolerance is never a bare number, and every module takes machine epsilon from here (:data:`EPS`).
+Relative rules: :func:`roundoff_tolerance` (a chain of operations), :func:`solve_tolerance` (an SPD
+solve, κ-scaled). Absolute rules: :func:`assembly_tolerance` (a sum of products and solves, e.g. a
+Hessian or a gradient), :func:`eigenvalue_tolerance` (Weyl), :func:`derivative_tolerance` and
+:func:`second_derivative_tolerance` (finite differences), :func:`stationarity_tolerance` and
+:func:`model_value_tolerance` (the trust-region solver), :func:`wishart_sigma` (Monte Carlo).
+
+References: N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed. (SIAM 2002),
+cited as [Higham]; G. H. Golub, C. F. Van Loan, *Matrix Computations*, 4th ed.
 """
 
 from __future__ import annotations
@@ -10,17 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "EPS",
-    "MONTE_CARLO_SIGMAS",
-    "RULES",
-    "SAFETY",
-    "derivative_tolerance",
-    "eigenvalue_tolerance",
-    "roundoff_tolerance",
-    "solve_tolerance",
-    "wishart_sigma",
+    "EPS", "MONTE_CARLO_SIGMAS", "RULES", "SAFETY", "assembly_tolerance", "derivative_tolerance",
+    "eigenvalue_tolerance", "model_value_tolerance", "roundoff_tolerance",
+    "second_derivative_tolerance", "solve_tolerance", "stationarity_tolerance", "wishart_sigma",
 ]
 
+#: Machine epsilon of float64, ``2⁻⁵²``: the unit of every rule below.
 EPS = float(np.finfo(np.float64).eps)
 #: Safety factor applied to first-order error bounds (they hold up to O(eps²) terms and modest
 #: constants that the bounds leave implicit).
@@ -50,6 +52,28 @@ def solve_tolerance(kappa: float, n: int) -> float:
     return SAFETY * float(kappa) * max(int(n), 1) * EPS
 
 
+def assembly_tolerance(n_terms: int, scale: float, *, kappa: float = 1.0,
+                       n_solve: int = 0) -> float:
+    """Absolute round-off bound of a quantity assembled from sums of products and SPD solves.
+
+    ``SAFETY · (P + κ·n) · eps · scale = scale · (roundoff_tolerance(P) + solve_tolerance(κ, n))``,
+    with ``P`` the number of accumulated terms per entry (e.g. the parameters of a Hessian, or the
+    widths along a gradient's chain of products), ``n`` the size of the SPD system solved on the
+    way (the activities per sample) with condition number ``κ`` (``κ(H_z)``), and ``scale`` an upper
+    bound of the 2-norms of the terms that are *summed* (for ``∇²F*``: ``‖F_θθ‖₂ +
+    ‖F_θz H_z⁻¹F_zθ‖₂``; for ``∇²ℒ``: ``‖Gauss–Newton‖₂ + ‖residual term‖₂``; for a gradient: the
+    running-error magnitude of :func:`linpc.landscape.critical_points.gradient_roundoff_tolerance`).
+
+    Justification: each product is backward stable with relative error ``O(eps)`` per accumulated
+    term ([Higham] §3.5); a solve carries a relative forward error ``≲ κ·n·eps`` ([Higham]
+    Thm 7.2, 10.3), and the assembled quantity depends smoothly on it, so the computed value is
+    ``exact + E`` with ``‖E‖₂ ≲ (P + κn)·eps·scale``. For a symmetric matrix the same bound holds
+    for every eigenvalue by Weyl's inequality. The parts are used as the scale (not their sum)
+    because they may cancel.
+    """
+    return SAFETY * (max(int(n_terms), 1) + float(kappa) * int(n_solve)) * EPS * float(scale)
+
+
 def eigenvalue_tolerance(n: int, norm2: float) -> float:
     """Absolute tolerance for symmetric eigenvalues: ``SAFETY · n · eps · ‖A‖₂``.
 
@@ -77,6 +101,23 @@ def derivative_tolerance(error_estimate: float, step: float, f_scale: float,
                      + float(f_condition) * EPS * abs(float(f_scale)) / float(step))
 
 
+def second_derivative_tolerance(error_estimate: float, step: float, f_scale: float,
+                                f_condition: float = 1.0) -> float:
+    """Tolerance for an analytic Hessian entry vs ``scipy.differentiate.hessian``.
+
+    Two error sources, as in :func:`derivative_tolerance` but for a second
+    difference quotient: truncation, estimated by ``scipy.differentiate`` (``error_estimate``, the
+    change between its last two iterates), and cancellation: ``f`` of size ``f_scale`` evaluated
+    with relative error ``f_condition · eps``, differenced twice with final step ``step``, gives at
+    most about ``f_condition · eps · f_scale / step²`` (times the ℓ1 norm of the nested stencil
+    weights, absorbed in ``SAFETY``). Returns ``SAFETY`` times their sum. Pass the *smallest* step
+    the algorithm may have used (``initial_step / step_factor**maxiter``) when the final step is
+    not reported.
+    """
+    return SAFETY * (float(error_estimate)
+                     + float(f_condition) * EPS * abs(float(f_scale)) / float(step) ** 2)
+
+
 def wishart_sigma(S: np.ndarray, n_samples: int) -> np.ndarray:
     """Standard deviation of each entry of a sample covariance of ``n_samples`` Gaussian draws.
 
@@ -87,6 +128,43 @@ def wishart_sigma(S: np.ndarray, n_samples: int) -> np.ndarray:
     """
     d = np.diag(S)
     return np.sqrt((S * S + np.outer(d, d)) / int(n_samples))
+
+
+def stationarity_tolerance(n: int, H_norm: float, g_norm: float, step_norm: float,
+                           multiplier: float, *, metric_norm: float = 1.0,
+                           metric_condition: float = 1.0) -> float:
+    """Bound on ``‖(H + μM)p + g‖`` for a step from
+    :func:`linpc.trust_region.subproblem.solve_trust_region_subproblem`.
+
+    The eigendecomposition is backward stable (``H̃ + E = V diag(w) Vᵀ``, ``‖E‖ ≤ c n eps ‖H̃‖``);
+    the componentwise solve ``q = −γ/(w + μ)`` adds ``O(eps)`` relative error per component; the
+    hard-case thresholds ``τ_w``, ``τ_g`` (:mod:`linpc.trust_region.subproblem`) are of the same
+    size. Together
+    ``‖(H̃ + μI)q + g̃‖ ≤ 4·SAFETY·n·eps·(‖g̃‖ + (‖H̃‖ + μ)‖q‖)`` (the factor 4 counts the four
+    contributions). The metric's triangular solves are backward stable with constant ``κ(M)``
+    ([Higham] Thm 8.5), which multiplies the bound; ``‖H̃‖ ≤ ‖H‖ ‖M⁻¹‖`` and back-transforming
+    by ``L`` (norm ``‖M‖^{1/2}``) give, in the original variables,
+
+        4·SAFETY·n·eps·κ(M)·(‖g‖ + (‖H‖ + μ‖M‖)‖p‖).
+    """
+    return (4.0 * SAFETY * max(int(n), 1) * EPS * float(metric_condition)
+            * (float(g_norm) + (float(H_norm) + float(multiplier) * float(metric_norm))
+               * float(step_norm)))
+
+
+def model_value_tolerance(n: int, H_norm: float, g_norm: float, radius: float, *,
+                          metric_condition: float = 1.0) -> float:
+    """Bound on the difference of the optimal model values of two backward-stable solutions.
+
+    The optimal value ``m*(g, H)`` of the TR subproblem is Lipschitz in the data on the ball of
+    radius ``Δ``: ``|m*(g+δg, H+δH) − m*(g, H)| ≤ ‖δg‖Δ + ½‖δH‖Δ²`` (both minima are over the same
+    ball). Each of two compared solvers solves a problem within a relative ``SAFETY·n·eps·κ(M)`` of
+    the given one (:func:`stationarity_tolerance`), so their values differ by at most
+    ``2·SAFETY·n·eps·κ(M)·(‖g‖Δ + ½‖H‖Δ²)`` in the Euclidean norm of the transformed problem; the
+    tolerance is that bound (with ``‖·‖`` of the original data and ``Δ`` the radius).
+    """
+    return (2.0 * SAFETY * max(int(n), 1) * EPS * float(metric_condition)
+            * (float(g_norm) * float(radius) + 0.5 * float(H_norm) * float(radius) ** 2))
 
 
 #: Human-readable statements of the rules, printed by ``linpc verify``.

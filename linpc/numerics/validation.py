@@ -11,7 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_real_array", "check_data", "check_positive"]
+__all__ = ["SYMMETRY_RTOL", "as_real_array", "check_data", "check_positive", "check_symmetric"]
+
+#: Largest relative asymmetry ``max|A − Aᵀ| / max|A|`` accepted as round-off (and removed by
+#: symmetrising); anything larger is a caller error. ``1e-10`` is far above the ``O(n eps)``
+#: asymmetry of matrices assembled in floating point, and far below any intended asymmetry.
+SYMMETRY_RTOL = 1e-10
 
 
 def as_real_array(a: ArrayLike, name: str, *, ndim: int | None = None) -> NDArray[np.float64]:
@@ -70,23 +75,9 @@ def check_data(
             + ("; a 1-D y is only accepted together with a 1-D x (one sample)"
                if ya.ndim == 1 else "")
         )
-    if xa.shape[1] != d_x:
-        hint = ""
-        if xa.shape[0] == d_x:
-            hint = " (it looks transposed: linpc expects batch-first data, rows = samples)"
-        raise ValueError(
-            f"x has {xa.shape[1]} columns but the first layer W_1 has shape "
-            f"{tuple(first_layer_shape)}, so x must have shape (B, {d_x}){hint}"
-        )
+    _check_columns(xa, "x", d_x, "the first layer W_1", first_layer_shape)
     if ya is not None:
-        if ya.shape[1] != d_y:
-            hint = ""
-            if ya.shape[0] == d_y:
-                hint = " (it looks transposed: linpc expects batch-first data, rows = samples)"
-            raise ValueError(
-                f"y has {ya.shape[1]} columns but the last layer W_L has shape "
-                f"{tuple(last_layer_shape)}, so y must have shape (B, {d_y}){hint}"
-            )
+        _check_columns(ya, "y", d_y, "the last layer W_L", last_layer_shape)
         if ya.shape[0] != xa.shape[0]:
             raise ValueError(
                 f"x and y must have the same number of rows (samples): x has {xa.shape[0]}, "
@@ -95,3 +86,35 @@ def check_data(
     if xa.shape[0] == 0:
         raise ValueError("the batch is empty (x has 0 rows)")
     return xa, ya
+
+
+def check_symmetric(A: NDArray[np.float64], name: str, n: int) -> NDArray[np.float64]:
+    """Return the symmetric part of an ``(n, n)`` matrix after checking it is symmetric.
+
+    Raises a ValueError naming ``name`` when the shape is not ``(n, n)`` or the relative asymmetry
+    exceeds :data:`SYMMETRY_RTOL`.
+    """
+    if A.shape != (n, n):
+        raise ValueError(f"{name} must have shape ({n}, {n}) to match g of shape ({n},), "
+                         f"got {A.shape}")
+    scale = float(np.max(np.abs(A))) if A.size else 0.0
+    asym = float(np.max(np.abs(A - A.T))) if A.size else 0.0
+    if asym > SYMMETRY_RTOL * scale:
+        raise ValueError(
+            f"{name} must be symmetric: max|{name} − {name}ᵀ| = {asym:.3g} exceeds "
+            f"SYMMETRY_RTOL·max|{name}| = {SYMMETRY_RTOL * scale:.3g}"
+        )
+    return 0.5 * (A + A.T)
+
+
+def _check_columns(a: NDArray[np.float64], name: str, d: int, layer: str,
+                   layer_shape: Sequence[int]) -> None:
+    """Raise a ValueError unless the batch ``a`` has ``d`` columns (naming the layer and shapes)."""
+    if a.shape[1] != d:
+        hint = ""
+        if a.shape[0] == d:
+            hint = " (it looks transposed: linpc expects batch-first data, rows = samples)"
+        raise ValueError(
+            f"{name} has {a.shape[1]} columns but {layer} has shape {tuple(layer_shape)}, so "
+            f"{name} must have shape (B, {d}){hint}"
+        )

@@ -6,7 +6,8 @@ returns its quantitative checks. It defines
 * ``SPEC = FigureSpec(...)`` — name, title, the paper/thesis figure it reproduces, what its check
   compares, and its runtimes;
 * ``make(ctx: FigureContext) -> list[Check]`` — computes (``ctx.sweep(...)`` for anything worth
-  caching), plots (``linpc.plotting``), saves with ``ctx.save(fig)`` and returns the checks;
+  caching), plots (``linpc.reproduce.plotting``), saves with ``ctx.save(fig)`` and returns the
+  checks;
 
 and ends with ``if __name__ == "__main__": figure_main(SPEC, make)`` so that it also runs alone
 (``python figures/<name>.py [--quick] [--out DIR]``).
@@ -27,6 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from linpc.reproduce.sweeps import run_sweep
 
 __all__ = ["Check", "FigureContext", "FigureResult", "FigureSpec", "figure_main", "run_figure"]
 
@@ -93,9 +96,8 @@ class FigureContext:
 
     def sweep(self, name: str, function: Callable, points, *, version: str = "1",
               seed: int | None = None):
-        """:func:`linpc.sweeps.run_sweep` with this run's cache, jobs, seed and progress."""
-        from .sweeps import run_sweep
-
+        """:func:`linpc.reproduce.sweeps.run_sweep` with this run's cache, jobs, seed and
+        progress."""
         mode = "quick" if self.quick else "full"
         return run_sweep(f"{name}.{mode}", function, points,
                          seed=self.seed if seed is None else seed, cache_dir=self.cache_dir,
@@ -103,7 +105,7 @@ class FigureContext:
 
     def save(self, fig, suffix: str = "") -> list[Path]:
         """Save a figure as ``<out_dir>/<spec.name><suffix>.pdf/.png`` in linpc's way."""
-        from .plotting import save_figure
+        from linpc.reproduce.plotting import save_figure
 
         if self.spec is None:
             raise RuntimeError("FigureContext.save needs the figure's spec")

@@ -12,12 +12,11 @@ from pathlib import Path
 
 __all__ = ["COLORS", "STYLE", "new_figure", "save_figure", "use_style"]
 
+#: Path of the matplotlib style file shared by every figure (``linpc.mplstyle``).
 STYLE = str(Path(__file__).with_name("linpc.mplstyle"))
 #: Colours of the style's cycle, by role, so that BP and PC look the same in every figure.
 COLORS = {"bp": "#0072B2", "pc": "#D55E00", "theory": "#000000", "pc_exact": "#009E73",
           "other": "#CC79A7", "extra": "#E69F00"}
-
-
 def use_style() -> None:
     """Select the non-interactive Agg backend and apply linpc's style."""
     import matplotlib

@@ -34,7 +34,7 @@ Parallelism
 
 Example
 -------
->>> from linpc.sweeps import Grid, run_sweep
+>>> from linpc.reproduce.sweeps import Grid, run_sweep
 >>> def square(point, rng):
 ...     return {"y": point["x"] ** 2, "noise": rng.standard_normal()}
 >>> res = run_sweep("demo", square, Grid.product({"x": [1, 2, 3]}), progress=False)
@@ -61,15 +61,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from linpc._version import __version__
+from linpc.numerics.progress import progress_bar
+
 __all__ = [
-    "CACHE_SCHEMA",
-    "Grid",
-    "SweepCacheWarning",
-    "SweepResult",
-    "cache_key",
-    "canonical_json",
-    "point_seed_sequence",
-    "run_sweep",
+    "CACHE_SCHEMA", "Grid", "SweepCacheWarning", "SweepResult", "cache_key", "canonical_json",
+    "point_seed_sequence", "run_sweep",
 ]
 
 #: Version of the on-disk format; part of every cache key.
@@ -139,7 +136,6 @@ def point_seed_sequence(name: str, point: Mapping[str, Any],
 
 def cache_key(name: str, point: Mapping[str, Any], *, seed: int = 0, version: str = "1") -> str:
     """sha256 of the canonical JSON of ``{schema, linpc version, sweep, version, seed, point}``."""
-    from . import __version__
 
     return _sha256(canonical_json(_key_fields(name, _canonical_point(point), seed, version,
                                               __version__)))
@@ -420,7 +416,7 @@ def run_sweep(
     jobs : int
         Number of worker processes for the points not in the cache.
     progress : bool
-        Show a progress bar (:func:`linpc._progress.progress_bar`).
+        Show a progress bar (:func:`linpc.numerics.progress.progress_bar`).
     recompute : bool
         Ignore (and overwrite) existing cache entries.
 
@@ -433,8 +429,6 @@ def run_sweep(
     Exception
         Whatever the point function raises; points finished before it are already cached.
     """
-    from . import __version__
-    from ._progress import progress_bar
 
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"sweep name {name!r} must match {_NAME_RE.pattern}")

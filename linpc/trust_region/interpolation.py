@@ -1,7 +1,7 @@
 """The PC weight gradient along inference: from the feedforward pass (BP-like) to ∇F* (TR).
 
 PC inference started at the feedforward pass ``ẑ`` follows, for a linear PCN, the exact path
-(theory.md §1.3, §4.2)
+(docs/theory.md §1.3, §4.2)
 
     gradient flow:   Δ(t) = z(t) − ẑ = −(I − e^{−tH_z}) H_z⁻¹ g,
     Euler, step η:   Δ_T  = −(I − (I − ηH_z)^T) H_z⁻¹ g,
@@ -18,9 +18,9 @@ is the energy gradient at the current activities, ``∂F/∂θ |_{ẑ + Δ(t)}``
 * independently of time, weak output precision recovers BP: ``F*/λ = ½⟨rᵀ(I + λQ)⁻¹r⟩`` with
   ``Q = Σ_{l<L} π_l⁻¹M_{L:l+1}M_{L:l+1}ᵀ`` ⪰ 0, hence the exact two-sided bound
   ``λq_min/(1+λq_min) ℒ ≤ ℒ − F*/λ ≤ λq_max/(1+λq_max) ℒ`` (``q`` = extreme eigenvalues of ``Q``),
-  so ``F*/λ − ℒ = O(λ)`` and likewise ``∇F*/λ − ∇ℒ = O(λ)`` (theory.md §2.3, §2.5 item 15).
+  so ``F*/λ − ℒ = O(λ)`` and likewise ``∇F*/λ − ∇ℒ = O(λ)`` (docs/theory.md §2.3, §2.5.15).
 
-This makes P2's "PC interpolates between BP and the TR direction" (abstract; theory.md §8 item 11)
+This makes P2's "PC interpolates between BP and the TR direction" (abstract; docs/theory.md §8.11)
 exact for linear networks, in inference time and in precision.
 """
 
@@ -30,24 +30,23 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
+from scipy.sparse.linalg import expm_multiply
 
-from .activity import ActivityHessian
-from .energy import energy_parameter_gradient
-from .equilibrium import solve_equilibrium
-from .loss import mse_gradient, mse_loss
-from .network import LinearPCN
-from .pc_trust_region import pc_trust_region_step
+from linpc.core.activity_hessian import ActivityHessian
+from linpc.core.energy import energy_parameter_gradient
+from linpc.core.equilibrium import solve_equilibrium
+from linpc.core.gaussian import require_gaussian_chain
+from linpc.core.loss import mse_gradient, mse_loss
+from linpc.core.network import LinearPCN
+from linpc.landscape.expansions import rescaling_series_matrix
+from linpc.numerics.types import Array
+from linpc.trust_region.pc_step import pc_trust_region_step
 
 __all__ = [
-    "InferenceInterpolation",
-    "WeakPrecisionGaps",
-    "cosine_similarity",
-    "inference_interpolation",
+    "InferenceInterpolation", "WeakPrecisionGaps", "cosine_similarity", "inference_interpolation",
     "weak_precision_gaps",
 ]
-
-Array = NDArray[np.float64]
 
 #: Largest number of activities for which ``method="auto"`` computes the flow from a dense
 #: eigendecomposition of ``H_z`` (≈ 0.5 s for n = 2000 on 2 cores); above it, ``expm_multiply``.
@@ -166,7 +165,7 @@ def inference_interpolation(
         if np.any(~np.isfinite(t)) or np.any(t != np.round(t)):
             raise ValueError("with step_size (Euler), times are numbers of steps: finite integers")
     Hz = ActivityHessian(net)
-    tr = pc_trust_region_step(net, xa, ya, hessian=Hz, rtol=1.0)
+    tr = pc_trust_region_step(net, xa, ya, hessian=Hz, warn_if_error_above=None)
     zstar = tr.equilibrium
     D0 = -tr.step.T                                   # ẑ − z*, columns = samples
     order = np.argsort(t, kind="stable")
@@ -185,8 +184,6 @@ def inference_interpolation(
             else:
                 Ds[k] = V @ (((1.0 - eta * lam) ** int(t[k]))[:, None] * C)
     elif step_size is None:
-        from scipy.sparse.linalg import expm_multiply
-
         A = Hz.to_sparse()
         cur, t_cur = D0, 0.0
         for k in order:
@@ -257,19 +254,16 @@ def weak_precision_gaps(net: LinearPCN, x: ArrayLike, y: ArrayLike,
     For each ``λ`` the network's output precision is replaced (hidden precisions, weights and
     biases kept), ``F*`` and ``∇F*`` are computed in closed form (block Cholesky + envelope
     theorem). With ``S = λ⁻¹I + Q``, ``F*/λ = (1/2B)Σ rᵀ(I + λQ)⁻¹r``, so the energy gap is
-    ``(1/2B)Σ rᵀλQ(I + λQ)⁻¹r ∈ [λq_min/(1+λq_min), λq_max/(1+λq_max)]·ℒ``: ``O(λ)`` (theory.md
-    §2.3 "precision limits", §2.5 item 15).
+    ``(1/2B)Σ rᵀλQ(I + λQ)⁻¹r ∈ [λq_min/(1+λq_min), λq_max/(1+λq_max)]·ℒ``: ``O(λ)`` (docs/theory.md
+    §2.3 "precision limits", §2.5.15).
 
     Parameters
     ----------
     precisions : array_like
         Output precisions ``λ > 0``.
     """
-    from .expansions import rescaling_series_matrix
-
     xa, ya = net.check_data(x, y)
-    if net.activity_decay:
-        raise ValueError("weak_precision_gaps needs activity_decay = 0 (F* = ½rᵀS⁻¹r)")
+    require_gaussian_chain(net, "weak_precision_gaps")
     lams = np.atleast_1d(np.asarray(precisions, dtype=np.float64))
     if lams.ndim != 1 or np.any(~np.isfinite(lams)) or np.any(lams <= 0):
         raise ValueError("precisions must be a 1-D array of finite values > 0")
@@ -282,7 +276,7 @@ def weak_precision_gaps(net: LinearPCN, x: ArrayLike, y: ArrayLike,
         pi = np.array(net.precisions, copy=True)
         pi[-1] = lam
         nl = net.replace(precisions=pi)
-        eq = solve_equilibrium(nl, xa, ya, method="cholesky", rtol=1.0)
+        eq = solve_equilibrium(nl, xa, ya, method="cholesky", warn_if_error_above=None)
         e_gap.append(ell - eq.energy / lam)
         g = energy_parameter_gradient(nl, eq.activities, xa, ya).flat()
         g_gap.append(float(np.linalg.norm(g / lam - g_bp)))

@@ -6,15 +6,15 @@ The trust-region (TR) subproblem is
 
 for a symmetric ``H`` (indefinite allowed), a radius ``Δ > 0`` and an SPD metric ``M`` (default
 ``I``). A point ``p`` is a **global** minimiser iff there is a multiplier ``μ ≥ 0`` with
-(Moré & Sorensen 1983, Lemma 2.1 and Thm 3.1; Nocedal & Wright, *Numerical Optimization*,
+(Moré & Sorensen 1983 [1]_, Lemma 2.1 and Thm 3.1; Nocedal & Wright, *Numerical Optimization*,
 2nd ed., Thm 4.1)
 
     (H + μM) p = −g,     μ (Δ − ‖p‖_M) = 0,     ‖p‖_M ≤ Δ,     H + μM ⪰ 0.
 
 **Algorithm.** With the Cholesky factor ``M = LLᵀ`` and ``p = L⁻ᵀq`` the problem becomes the
 Euclidean one with ``H̃ = L⁻¹HL⁻ᵀ``, ``g̃ = L⁻¹g`` (triangular solves, no inverse). One symmetric
-eigendecomposition ``H̃ = V diag(w) Vᵀ`` (``w`` ascending, ``γ = Vᵀg̃``) reduces the conditions to the
-scalar **secular equation** ``φ(μ) = ‖(H̃ + μI)⁻¹g̃‖ = (Σ_i γ_i²/(w_i + μ)²)^{1/2} = Δ`` on
+eigendecomposition ``H̃ = V diag(w) Vᵀ`` (``w`` ascending, ``γ = Vᵀg̃``) reduces the conditions to
+the scalar **secular equation** ``φ(μ) = ‖(H̃ + μI)⁻¹g̃‖ = (Σ_i γ_i²/(w_i + μ)²)^{1/2} = Δ`` on
 ``μ > max(0, −w_1)``, where ``φ`` decreases monotonically:
 
 1. *interior*: ``w_1 > 0`` and ``φ(0) ≤ Δ`` ⇒ ``μ = 0``, ``q = −H̃⁻¹g̃`` (the Newton step);
@@ -34,10 +34,13 @@ The thresholds ``τ_w = SAFETY·n·eps·‖H̃‖₂`` (eigenvalues closer than 
 ``τ_g = τ_w Δ + SAFETY·n·eps·‖g̃‖`` (components of ``g̃`` below this are round-off) perturb the
 problem by no more than the backward error of the eigendecomposition, so the returned point is the
 exact global minimiser of a problem within ``O(n eps)`` of the given one: the KKT residuals
-returned with it are at round-off level (:func:`stationarity_tolerance`).
+returned with it are at round-off level
+(:func:`linpc.numerics.tolerances.stationarity_tolerance`).
 
 SciPy has no public solver for this problem: ``minimize(method="trust-exact")`` uses the private,
-"nearly exact" iterative solver of Conn, Gould & Toint (stopping at 10 % boundary error).
+"nearly exact" iterative solver of Conn, Gould & Toint [2]_ (stopping at 10 % boundary error).
+In linpc the subproblem is also the step of PC inference (P2 [3]_;
+:mod:`linpc.trust_region.pc_step`).
 
 References
 ----------
@@ -45,7 +48,7 @@ References
    (1983) 553–572.
 .. [2] A. R. Conn, N. I. M. Gould, Ph. L. Toint, *Trust-Region Methods*, SIAM 2000, §7.3.
 .. [3] Innocenti, Singh, Buckley, "Understanding Predictive Coding as an Adaptive Trust-Region
-   Method", arXiv:2305.18188 (P2); theory.md §4.2 (PC inference as a TR step).
+   Method", arXiv:2305.18188 (P2); docs/theory.md §4.2 (PC inference as a TR step).
 """
 
 from __future__ import annotations
@@ -54,60 +57,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
-from .tolerances import EPS, SAFETY
+from linpc.numerics.tolerances import EPS, SAFETY
+from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_positive, check_symmetric
 
-__all__ = [
-    "SYMMETRY_RTOL",
-    "TrustRegionResult",
-    "model_value_tolerance",
-    "solve_trust_region_subproblem",
-    "stationarity_tolerance",
-]
-
-Array = NDArray[np.float64]
-
-#: Largest relative asymmetry ``max|H − Hᵀ| / max|H|`` accepted as round-off (and removed by
-#: symmetrising); anything larger is a caller error. ``1e-10`` is far above the ``O(n eps)``
-#: asymmetry of matrices assembled in floating point, and far below any intended asymmetry.
-SYMMETRY_RTOL = 1e-10
-
-
-def stationarity_tolerance(n: int, H_norm: float, g_norm: float, step_norm: float,
-                           multiplier: float, *, metric_norm: float = 1.0,
-                           metric_condition: float = 1.0) -> float:
-    """Bound on ``‖(H + μM)p + g‖`` for a step from :func:`solve_trust_region_subproblem`.
-
-    The eigendecomposition is backward stable (``H̃ + E = V diag(w) Vᵀ``, ``‖E‖ ≤ c n eps ‖H̃‖``); the
-    componentwise solve ``q = −γ/(w + μ)`` adds ``O(eps)`` relative error per component; the
-    hard-case thresholds ``τ_w``, ``τ_g`` (module docstring) are of the same size. Together
-    ``‖(H̃ + μI)q + g̃‖ ≤ 4·SAFETY·n·eps·(‖g̃‖ + (‖H̃‖ + μ)‖q‖)`` (the factor 4 counts the four
-    contributions). The metric's triangular solves are backward stable with constant ``κ(M)``
-    ([Higham] Thm 8.5), which multiplies the bound; ``‖H̃‖ ≤ ‖H‖ ‖M⁻¹‖`` and back-transforming
-    by ``L`` (norm ``‖M‖^{1/2}``) give, in the original variables,
-
-        4·SAFETY·n·eps·κ(M)·(‖g‖ + (‖H‖ + μ‖M‖)‖p‖).
-    """
-    return (4.0 * SAFETY * max(int(n), 1) * EPS * float(metric_condition)
-            * (float(g_norm) + (float(H_norm) + float(multiplier) * float(metric_norm))
-               * float(step_norm)))
-
-
-def model_value_tolerance(n: int, H_norm: float, g_norm: float, radius: float, *,
-                          metric_condition: float = 1.0) -> float:
-    """Bound on the difference of the optimal model values of two backward-stable solutions.
-
-    The optimal value ``m*(g, H)`` of the TR subproblem is Lipschitz in the data on the ball of
-    radius ``Δ``: ``|m*(g+δg, H+δH) − m*(g, H)| ≤ ‖δg‖Δ + ½‖δH‖Δ²`` (both minima are over the same
-    ball). Each of two compared solvers solves a problem within a relative ``SAFETY·n·eps·κ(M)`` of
-    the given one (:func:`stationarity_tolerance`), so their values differ by at most
-    ``2·SAFETY·n·eps·κ(M)·(‖g‖Δ + ½‖H‖Δ²)`` in the Euclidean norm of the transformed problem; the
-    tolerance is that bound (with ``‖·‖`` of the original data and ``Δ`` the radius).
-    """
-    return (2.0 * SAFETY * max(int(n), 1) * EPS * float(metric_condition)
-            * (float(g_norm) * float(radius) + 0.5 * float(H_norm) * float(radius) ** 2))
+__all__ = ["TrustRegionResult", "solve_trust_region_subproblem"]
 
 
 @dataclass(frozen=True)
@@ -171,33 +128,6 @@ class TrustRegionResult:
                 max(0.0, self.step_norm - self.radius), max(0.0, -self.min_eigenvalue))
 
 
-def _as_float_array(a: ArrayLike, name: str) -> Array:
-    arr = np.asarray(a)
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got a complex array")
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains non-finite values (nan or inf)")
-    return arr
-
-
-def _check_symmetric(A: Array, name: str, n: int) -> Array:
-    if A.shape != (n, n):
-        raise ValueError(f"{name} must have shape ({n}, {n}) to match g of shape ({n},), "
-                         f"got {A.shape}")
-    scale = float(np.max(np.abs(A))) if A.size else 0.0
-    asym = float(np.max(np.abs(A - A.T))) if A.size else 0.0
-    if asym > SYMMETRY_RTOL * scale:
-        raise ValueError(
-            f"{name} must be symmetric: max|{name} − {name}ᵀ| = {asym:.3g} exceeds "
-            f"SYMMETRY_RTOL·max|{name}| = {SYMMETRY_RTOL * scale:.3g}"
-        )
-    return 0.5 * (A + A.T)
-
-
 def solve_trust_region_subproblem(
     g: ArrayLike,
     H: ArrayLike,
@@ -228,7 +158,8 @@ def solve_trust_region_subproblem(
     ------
     ValueError
         Shapes that do not match, non-finite entries, an asymmetric ``H`` or ``metric`` (beyond
-        :data:`SYMMETRY_RTOL`), ``radius ≤ 0`` or a metric that is not positive definite.
+        :data:`~linpc.numerics.validation.SYMMETRY_RTOL`), ``radius ≤ 0`` or a metric that is not
+        positive definite.
     TypeError
         Complex or non-numeric input.
 
@@ -237,7 +168,7 @@ def solve_trust_region_subproblem(
     Global optimality is characterised by the KKT conditions in the module docstring (Moré &
     Sorensen 1983, Lemma 2.1); the result reports their residuals. Cost: one ``O(n³)``
     eigendecomposition plus ``O(n)`` per root-finder iteration. In predictive coding this is the
-    subproblem that inference solves in activity space, with ``H = M = H_z`` (theory.md §4.2;
+    subproblem that inference solves in activity space, with ``H = M = H_z`` (docs/theory.md §4.2;
     Innocenti et al., arXiv:2305.18188).
 
     Examples
@@ -247,20 +178,15 @@ def solve_trust_region_subproblem(
     >>> res.hard_case, round(res.multiplier, 12)
     (True, 2.0)
     """
-    ga = _as_float_array(g, "g")
+    ga = as_real_array(g, "g")
     if ga.ndim != 1 or ga.size == 0:
         raise ValueError(f"g must be a non-empty 1-D array, got shape {ga.shape}")
     n = ga.size
-    Ha = _check_symmetric(_as_float_array(H, "H"), "H", n)
-    try:
-        r = float(radius)
-    except (TypeError, ValueError):
-        raise TypeError(f"radius must be a real number, got {radius!r}") from None
-    if not np.isfinite(r) or r <= 0:
-        raise ValueError(f"radius must be finite and > 0, got {radius!r}")
+    Ha = check_symmetric(as_real_array(H, "H"), "H", n)
+    r = check_positive(radius, "radius")
 
     if metric is not None:
-        Ma = _check_symmetric(_as_float_array(metric, "metric"), "metric", n)
+        Ma = check_symmetric(as_real_array(metric, "metric"), "metric", n)
         try:
             Lc = sla.cholesky(Ma, lower=True, check_finite=False)
         except np.linalg.LinAlgError:

@@ -1,16 +1,14 @@
-"""``linpc verify``: check the identities of theory.md §2.5 on a battery of random networks.
+"""The framework of ``linpc verify``: registered identities, a battery of cases, a report.
 
-Each identity is computed by routes that share no code path for the quantity being compared:
-
-* **block Cholesky** of ``H_z`` (:mod:`linpc.equilibrium`, route 1) and **LAPACK banded Cholesky**;
-* **Gaussian conditioning** with the covariance recursion (:mod:`linpc.gaussian`, route 2);
-* **dense reference**: least squares by SVD on the explicit ``Π^{1/2} D`` and Theorem 1's sum of
-  products (:mod:`linpc.reference`);
-* **iterative inference** (gradient descent and the exact flow, :mod:`linpc.inference`);
-* **finite differences** (``scipy.differentiate``) and **Monte Carlo** sampling of the model.
-
-Every comparison returns an error and a tolerance from :mod:`linpc.tolerances`; a row passes when
-every case has ``error ≤ tolerance``. Other modules add rows with :func:`identity`.
+An identity is a function ``check(ctx) -> list[Comparison]`` registered with :func:`identity`
+under a key (``"2.5.1"``, ``"3.4"``, …) with a title, a tolerance rule
+(:data:`linpc.numerics.tolerances.RULES`) and its source (paper and docs/theory.md section). A
+row passes when every :class:`Comparison` of every applicable case has ``error ≤ tolerance``.
+:func:`run_verify` runs every row on the random networks of :func:`battery` (built from
+:class:`~linpc.verify.random_networks.NetworkSpec`), sharing the expensive quantities of a case
+through :class:`CaseContext`. The rows themselves are in :mod:`linpc.verify.core_checks`,
+:mod:`linpc.verify.landscape_checks`, :mod:`linpc.verify.trust_region_checks` and
+:mod:`linpc.verify.mupc_checks`.
 """
 
 from __future__ import annotations
@@ -21,44 +19,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from numpy.typing import NDArray
 
-from . import reference as ref
-from .activity import ActivityHessian
-from .energy import energy_activity_gradient, energy_parameter_gradient
-from .equilibrium import (
-    activity_rhs,
-    equilibrated_energy_gradient,
-    equilibrium_rescaling,
-    solve_equilibrium,
-)
-from .gaussian import sample_gaussian_model
-from .inference import gradient_descent_inference, gradient_flow_activities
-from .loss import mse_gradient, mse_loss
-from .network import LinearPCN
-from .random_networks import Case, NetworkSpec, build_case, draw_spec
-from .tolerances import (
-    EPS,
-    MONTE_CARLO_SIGMAS,
-    RULES,
-    SAFETY,
-    derivative_tolerance,
-    solve_tolerance,
-    wishart_sigma,
-)
+from linpc.core.activity_hessian import ActivityHessian
+from linpc.core.equilibrium import solve_equilibrium
+from linpc.core.network import LinearPCN
+from linpc.numerics.progress import progress_bar
+from linpc.numerics.tolerances import EPS, RULES, SAFETY, solve_tolerance
+from linpc.numerics.types import Array
+from linpc.numerics.warnings import IllConditionedWarning
+from linpc.verify import reference as ref
+from linpc.verify.random_networks import Case, NetworkSpec, build_case, draw_spec
 
 __all__ = [
-    "IDENTITIES",
-    "CaseContext",
-    "Comparison",
-    "Identity",
-    "battery",
-    "format_report",
-    "identity",
-    "run_verify",
+    "IDENTITIES", "CaseContext", "Comparison", "Identity", "Row", "battery", "format_report",
+    "identity", "rel_err", "run_verify",
 ]
-
-Array = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -92,6 +67,8 @@ class Identity:
     budget: str  # "all", "small" or "one"
 
 
+#: The rows of ``linpc verify`` by id (``"2.5.1"``), filled by :func:`identity` as the row modules
+#: are imported.
 IDENTITIES: dict[str, Identity] = {}
 
 
@@ -158,11 +135,12 @@ class CaseContext:
     @cached_property
     def eq_chol(self):
         return solve_equilibrium(self.net, self.x, self.y, method="cholesky",
-                                 hessian=self.hessian, rtol=1.0)
+                                 hessian=self.hessian, warn_if_error_above=None)
 
     @cached_property
     def eq_gauss(self):
-        return solve_equilibrium(self.net, self.x, self.y, method="gaussian", rtol=1.0)
+        return solve_equilibrium(self.net, self.x, self.y, method="gaussian",
+                                 warn_if_error_above=None)
 
     @cached_property
     def dense(self) -> tuple[Array, Array]:
@@ -220,387 +198,9 @@ class CaseContext:
 
 
 # ---------------------------------------------------------------------------------------------
-# identities of theory.md §2.5 covered by the core (items 1–6 and 8–15)
+# identities of docs/theory.md §2.5 covered by the core (items 1–6 and 8–15)
 # ---------------------------------------------------------------------------------------------
 SMALL = 200
-
-
-def _small(spec: NetworkSpec) -> bool:
-    return sum(spec.widths[1:-1]) <= SMALL
-
-
-@identity("2.5.1", "F(z*) = (1/2B)Σ rᵀS⁻¹r (block Cholesky z*, LAPACK banded z*, SVD least "
-          "squares vs Theorem 1's S)", rule="solve", source="P1 Thm 1; theory.md §2.1")
-def _check_energy_closed_form(ctx: CaseContext) -> list[Comparison]:
-    F_formula = ref.dense_equilibrated_energy(ctx.net, ctx.x, ctx.y)
-    tol = ctx.energy_abs_tol()
-
-    def worst(F: Array) -> Comparison:
-        i = int(np.argmax(np.abs(F - F_formula) / tol))
-        return Comparison(float(abs(F[i] - F_formula[i])), float(tol[i]))
-
-    out = [worst(ctx.eq_chol.energies)]
-    eq_band = solve_equilibrium(ctx.net, ctx.x, ctx.y, method="banded")
-    out.append(worst(eq_band.energies))
-    if ctx.n <= SMALL:
-        out.append(worst(ctx.dense[1]))
-    return out
-
-
-@identity("2.5.1b", "F at converged gradient-descent inference = (1/2B)Σ rᵀS⁻¹r", rule="gd",
-          source="P1 Fig. 1; theory.md §2.5 item 1", budget="small",
-          applies=lambda s: _small(s) and s.n_hidden <= 16)
-def _check_energy_iterative(ctx: CaseContext) -> list[Comparison]:
-    from .inference import contraction_factor, optimal_step_size, steps_to_tolerance
-
-    ev = ctx.eig
-    tol = 1e-9
-    rho = contraction_factor(optimal_step_size(ev.lambda_min, ev.lambda_max), ev.lambda_min,
-                             ev.lambda_max)
-    predicted = steps_to_tolerance(rho, tol)
-    max_steps = 3000
-    res = gradient_descent_inference(ctx.net, ctx.x, ctx.y, tol=tol, eigenvalues=ev,
-                                     max_steps=max_steps)
-    F_formula = ref.dense_equilibrated_energy(ctx.net, ctx.x, ctx.y)
-    B = ctx.x.shape[0]
-    # E(z) − F* = ½ (z−z*)ᵀH(z−z*) = ½ gᵀH⁻¹g ≤ ‖g‖²/(2λ_min) per sample; mean over the batch
-    gap_bound = res.grad_norms[-1] ** 2 / (2 * ev.lambda_min) / B
-    roundoff = float(np.mean(ctx.energy_abs_tol()))
-    gap = res.energies[-1] - float(np.mean(F_formula))
-    comps = [Comparison(max(0.0, gap - gap_bound), roundoff),      # upper bound on the gap
-             Comparison(max(0.0, -gap), roundoff)]                  # F* is a minimum
-    # ‖g_T‖ ≤ ρ^T ‖g_0‖ (+ the round-off of evaluating the gradient)
-    g_floor = SAFETY * ctx.size * EPS * ev.lambda_max * max(ctx.activity_norm, ctx.forward_growth)
-    comps.append(Comparison(max(0.0, res.grad_norms[-1] - rho ** res.n_steps * res.grad_norms[0]),
-                            g_floor))
-    if predicted is not None and predicted <= max_steps:
-        comps.append(Comparison(0.0 if res.converged else 1.0, 0.0))
-    # the exact gradient flow at a late time agrees with z* to e^{-λ_min t}‖z(0) − z*‖
-    t = 40.0 / ev.lambda_min
-    zt = np.concatenate(gradient_flow_activities(ctx.net, ctx.x, ctx.y, t), axis=1)
-    zs = np.concatenate(ctx.eq_chol.activities, axis=1)
-    z0 = np.concatenate(ctx.net.forward(ctx.x)[1:-1], axis=1)
-    comps.append(Comparison(float(np.linalg.norm(zt - zs)),
-                            np.exp(-40.0) * float(np.linalg.norm(z0 - zs)) + 2 * ctx.z_abs_tol()))
-    return comps
-
-
-@identity("2.5.2", "H_z block formula = probed Hessian of F (any data, any z) = DᵀΠD; "
-          "∇_zF = H_z z − b", rule="roundoff", source="theory.md §1.2",
-          budget="small", applies=_small)
-def _check_activity_hessian(ctx: CaseContext) -> list[Comparison]:
-    net, n = ctx.net, ctx.n
-    Hd = ctx.hessian.to_dense()
-    scale = np.linalg.norm(Hd, 2)
-    rng = np.random.default_rng(ctx.spec.seed + 1)
-    z = rng.standard_normal(n)
-
-    def grad(v: Array) -> Array:
-        zs = net.split_activities(v[None, :])
-        return np.concatenate(energy_activity_gradient(net, zs, ctx.x[:1], ctx.y[:1]), axis=1)[0]
-
-    g0 = grad(z)
-    probed = np.column_stack([grad(z + e) - g0 for e in np.eye(n)])
-    tol = SAFETY * n * EPS * (scale + np.linalg.norm(g0)) / scale
-    out = [Comparison(rel_err(probed, Hd), tol),
-           Comparison(rel_err(ref.dense_activity_hessian(net), Hd), SAFETY * n * EPS),
-           Comparison(rel_err(ctx.hessian.matvec(np.eye(n)), Hd), SAFETY * n * EPS)]
-    b = activity_rhs(net, ctx.x[:1], ctx.y[:1])[0]
-    gz = Hd @ z - b
-    out.append(Comparison(rel_err(gz, g0), SAFETY * n * EPS * (scale * np.linalg.norm(z)
-                                                               + np.linalg.norm(b))
-                          / max(np.linalg.norm(g0), 1e-300)))
-    bands = ctx.hessian.to_banded()
-    u = ctx.hessian.bandwidth
-    dense_band = np.zeros_like(bands)
-    for i in range(u + 1):
-        dense_band[i, : n - i] = np.diag(Hd, -i)
-    out.append(Comparison(float(np.abs(bands - dense_band).max()), 0.0))
-    return out
-
-
-@identity("2.5.3", "e*_l = π_l⁻¹ M_{L:l+1}ᵀ S⁻¹ r (errors at the Cholesky z*; S by Theorem 1)",
-          rule="solve", source="theory.md §1.3")
-def _check_errors(ctx: CaseContext) -> list[Comparison]:
-    Ms, _ = ref.dense_layer_maps(ctx.net)
-    r = ctx.y - ref._dense_output(ctx.net, ctx.x)
-    delta = np.linalg.solve(ctx.S, r.T).T
-    dn = np.linalg.norm(delta)
-    out = []
-    L = ctx.net.n_layers
-    for l in range(1, L + 1):
-        P = np.eye(ctx.net.d_y)
-        for k in range(L, l, -1):
-            P = P @ Ms[k - 1]
-        expected = delta @ P / ctx.net.precisions[l - 1]
-        # formula side: δ carries κ(S)·eps and the forward residual's round-off; P_l the round-off
-        # of an (L−l)-fold product, bounded by Π ‖M_k‖
-        chain = float(np.prod(ctx.layer_norms[l:]))
-        formula_tol = SAFETY * ctx.size * EPS * (L * chain * dn + np.linalg.norm(P) * (
-            ctx.kappa * dn + np.linalg.norm(np.linalg.solve(ctx.S, np.eye(ctx.net.d_y)), 2)
-            * ctx.forward_growth)) / ctx.net.precisions[l - 1]
-        err = float(np.linalg.norm(ctx.eq_chol.errors[l - 1] - expected))
-        out.append(Comparison(err, ctx.error_abs_tol(l) + formula_tol))
-    return out
-
-
-@identity("2.5.4", "z*_l = M_{l:1}x + C_l S⁻¹r (Gaussian conditioning) = block Cholesky z* "
-          "= SVD least squares", rule="solve", source="theory.md §1.3, §2.2")
-def _check_activities(ctx: CaseContext) -> list[Comparison]:
-    zc = np.concatenate(ctx.eq_chol.activities, axis=1)
-    zg = np.concatenate(ctx.eq_gauss.activities, axis=1)
-    out = [Comparison(float(np.linalg.norm(zg - zc)), 2 * ctx.z_abs_tol())]
-    if ctx.n <= SMALL:
-        out.append(Comparison(float(np.linalg.norm(ctx.dense[0] - zc)), 2 * ctx.z_abs_tol()))
-    return out
-
-
-@identity("2.5.5", "envelope theorem: ∇_θF* = PC gradient at z* (vs scipy.differentiate of "
-          "Theorem 1's F*, one direction per layer and bias)", rule="fd",
-          source="theory.md §1.1, §2.5 item 5", budget="small", applies=_small)
-def _check_envelope(ctx: CaseContext) -> list[Comparison]:
-    from scipy.differentiate import derivative
-
-    from .parameters import flatten_parameters, with_flat_parameters
-
-    net = ctx.net
-    g = equilibrated_energy_gradient(net, ctx.x, ctx.y, equilibrium=ctx.eq_chol).flat()
-    theta = flatten_parameters(net)
-    rng = np.random.default_rng(ctx.spec.seed + 2)
-    # one random unit direction supported on each layer's weights (and on each bias)
-    blocks = []
-    pos = 0
-    for W in net.weights:
-        blocks.append((pos, W.size))
-        pos += W.size
-    for b in net.biases:
-        if b is not None:
-            blocks.append((pos, b.size))
-            pos += b.size
-    out = []
-    F0 = float(np.mean(ref.dense_equilibrated_energy(net, ctx.x, ctx.y)))
-    for start, size in blocks:
-        v = np.zeros_like(theta)
-        v[start:start + size] = rng.standard_normal(size)
-        v /= np.linalg.norm(v)
-
-        def f(t, v=v):
-            t = np.asarray(t, float)
-            flat = t.ravel()
-            vals = [np.mean(ref.dense_equilibrated_energy(with_flat_parameters(net, theta + s * v),
-                                                          ctx.x, ctx.y)) for s in flat]
-            return np.array(vals).reshape(t.shape)
-
-        h0 = 1e-2
-        res = derivative(f, 0.0, initial_step=h0, tolerances={"rtol": 1e-12})
-        step = h0 / 2.0 ** int(res.nit)
-        out.append(Comparison(abs(float(res.df) - float(g @ v)),
-                              derivative_tolerance(float(res.error), step, F0, ctx.kappa)))
-    return out
-
-
-@identity("2.5.6", "S⁻¹ = λI − λ²M_L[H_z⁻¹]_{HH}M_Lᵀ (Schur complement of the Cholesky factor) "
-          "and S (covariance recursion) vs Theorem 1's sum", rule="solve",
-          source="theory.md §2.2 item 3")
-def _check_woodbury(ctx: CaseContext) -> list[Comparison]:
-    S_inv = equilibrium_rescaling(ctx.net, method="cholesky", inverse=True, hessian=ctx.hessian)
-    d = ctx.net.d_y
-    out = [Comparison(rel_err(S_inv @ ctx.S, np.eye(d)), ctx.solve_tol())]
-    S_g = equilibrium_rescaling(ctx.net, method="gaussian")
-    out.append(Comparison(rel_err(S_g, ctx.S), ctx.solve_tol()))
-    return out
-
-
-@identity("2.5.8", "ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S) ≤ π_Lℒ; λ_min(H_z) > 0", rule="solve",
-          source="theory.md §2.3")
-def _check_bounds(ctx: CaseContext) -> list[Comparison]:
-    w = np.linalg.eigvalsh(ctx.S)
-    lam = ctx.net.output_precision
-    Lmse = mse_loss(ctx.net, ctx.x, ctx.y)
-    F = ctx.eq_chol.energy
-    # F(z*) carries the evaluation round-off of energy_abs_tol; ℒ/λ(S) a κ(S)-scaled error
-    tol = float(np.max(ctx.energy_abs_tol())) + ctx.solve_tol() * Lmse * lam
-    out = [Comparison(max(0.0, Lmse / w[-1] - F), tol),
-           Comparison(max(0.0, F - Lmse / w[0]), tol),
-           Comparison(max(0.0, Lmse / w[0] - lam * Lmse), tol),
-           Comparison(0.0 if ctx.eig.lambda_min > ctx.eig.error_min else 1.0, 0.0)]
-    return out
-
-
-def _scalar_chain_case(ctx: CaseContext) -> bool:
-    return all(w == 1 for w in ctx.spec.widths)
-
-
-@identity("2.5.9", "scalar chain: F* = ℒ/(λ⁻¹ + Σ_{l≥2} Π_{k≥l} (a_k w_k)²)", rule="roundoff",
-          source="P1; theory.md §2.3", budget="one")
-def _check_scalar_chain(ctx: CaseContext) -> list[Comparison]:
-    out = []
-    rng = np.random.default_rng(ctx.spec.seed + 3)
-    for H in range(1, 9):
-        w = rng.normal(0, 1.2, size=H + 1)
-        a = rng.uniform(0.5, 2.0, size=H + 1)
-        lam = float(rng.uniform(0.3, 3.0))
-        net = LinearPCN([[[wi]] for wi in w], scalings=a, output_energy_scaling=lam)
-        x = rng.standard_normal((7, 1))
-        y = rng.standard_normal((7, 1))
-        m = np.prod(a * w)
-        ell = 0.5 * np.mean((y[:, 0] - m * x[:, 0]) ** 2)
-        s = 1 / lam + sum(np.prod((a[l - 1:] * w[l - 1:]) ** 2) for l in range(2, H + 2))
-        F = solve_equilibrium(net, x, y, method="cholesky").energy
-        out.append(Comparison(rel_err(F, ell / s), SAFETY * 4 * (H + 2) * EPS
-                              * max(1.0, float(np.max((a * w) ** 2)) ** (H + 1))))
-    return out
-
-
-@identity("2.5.10", "orthogonal invariance F*(QW_k, W_{k+1}Qᵀ) = F*; generic G changes F* but "
-          "not ℒ", rule="solve", source="theory.md §2.4")
-def _check_invariance(ctx: CaseContext) -> list[Comparison]:
-    net = ctx.net
-    rng = np.random.default_rng(ctx.spec.seed + 4)
-    H = net.n_hidden
-    from scipy.stats import ortho_group
-
-    def transformed(mats: list[Array]) -> LinearPCN:
-        # z_k → Q_k z_k: W_k → Q_k W_k Q_{k-1}⁻¹ (Q_0 = Q_L = I), c_k → Q_k c_k; residual layers
-        # need Q_k = Q_{k-1}, which the caller ensures (one Q for all hidden layers).
-        Ws, bs = [], []
-        for l in range(1, H + 2):
-            Ql = mats[l] if l <= H else np.eye(net.d_y)
-            Qp = mats[l - 1] if l >= 2 else np.eye(net.d_x)
-            Ws.append(Ql @ net.weights[l - 1] @ np.linalg.inv(Qp))
-            b = net.biases[l - 1]
-            bs.append(None if b is None else Ql @ b)
-        return net.replace(weights=Ws, biases=bs if net.has_biases else None)
-
-    def draw(kind: str) -> list[Array]:
-        def one(n: int) -> Array:
-            if kind == "orth":
-                return ortho_group.rvs(n, random_state=rng) if n > 1 else np.array([[-1.0]])
-            return np.eye(n) + 0.5 * rng.standard_normal((n, n))
-        if net.use_skips:
-            Q = one(net.hidden_widths[0])
-            return [None] + [Q] * H
-        return [None] + [one(n) for n in net.hidden_widths]
-
-    F0 = ctx.eq_chol.energy
-    L0 = mse_loss(net, ctx.x, ctx.y)
-    nq = transformed(draw("orth"))
-    Fq = solve_equilibrium(nq, ctx.x, ctx.y, rtol=1.0).energy
-    out = [Comparison(rel_err(Fq, F0), ctx.solve_tol())]
-    ng = transformed(draw("general"))
-    Fg = solve_equilibrium(ng, ctx.x, ctx.y, rtol=1.0).energy
-    Lg = mse_loss(ng, ctx.x, ctx.y)
-    out.append(Comparison(rel_err(Lg, L0), ctx.solve_tol() * 10))
-    # "changes F*": for a generic G the relative change must exceed 100 tolerances
-    change = rel_err(Fg, F0)
-    out.append(Comparison(0.0 if change > 100 * ctx.solve_tol() else 1.0, 0.0))
-    return out
-
-
-@identity("2.5.11", "W_L = 0 ⇒ F* = λℒ and ∇F* = λ∇ℒ", rule="solve", source="theory.md §3.3")
-def _check_zero_last_layer(ctx: CaseContext) -> list[Comparison]:
-    net = ctx.net
-    Ws = list(net.weights)
-    Ws[-1] = np.zeros_like(Ws[-1])
-    n0 = net.replace(weights=Ws)
-    c0 = CaseContext(Case(ctx.spec, n0, ctx.x, ctx.y))
-    lam = n0.output_precision
-    F = c0.eq_chol.energy
-    Lm = mse_loss(n0, ctx.x, ctx.y)
-    g_pc = equilibrated_energy_gradient(n0, ctx.x, ctx.y, equilibrium=c0.eq_chol).flat()
-    g_bp = mse_gradient(n0, ctx.x, ctx.y).flat()
-    B = ctx.x.shape[0]
-    # ∂F/∂W_l = −(a_l π_l/B) e_lᵀ z_{l-1}: perturbing z by δz perturbs it by at most
-    # (a_l π_l/B)(‖Δe_l‖‖z_{l-1}‖ + ‖e_l‖‖δz‖) ≤ (a_l π_l/B) 2(1+‖M_l‖) ‖(x,z,y)‖ ‖δz‖
-    # (+ the forward pass)
-    g_tol = sum(a * p / B * 2 * (1 + m) * max(c0.activity_norm, c0.forward_growth) * c0.z_abs_tol()
-                for a, p, m in zip(n0.scalings, n0.precisions, c0.layer_norms, strict=True))
-    return [Comparison(abs(F - lam * Lm), float(np.max(c0.energy_abs_tol()))),
-            Comparison(float(np.linalg.norm(g_pc - lam * g_bp)), g_tol)]
-
-
-@identity("2.5.12", "H_z unchanged when W_1, the biases or the data change (probed from ∇_zF)",
-          rule="roundoff", source="theory.md §1.2", budget="small", applies=_small)
-def _check_independence(ctx: CaseContext) -> list[Comparison]:
-    net, n = ctx.net, ctx.n
-    rng = np.random.default_rng(ctx.spec.seed + 5)
-    Ws = list(net.weights)
-    Ws[0] = rng.standard_normal(Ws[0].shape)
-    bs = [rng.standard_normal(w) for w in net.widths[1:]]
-    other = net.replace(weights=Ws, biases=bs)
-    x2 = rng.standard_normal((1, net.d_x))
-    y2 = rng.standard_normal((1, net.d_y))
-
-    def probe(nn: LinearPCN, x, y) -> Array:
-        def grad(v):
-            return np.concatenate(energy_activity_gradient(nn, nn.split_activities(v[None, :]),
-                                                           x, y), axis=1)[0]
-        g0 = grad(np.zeros(n))
-        return np.column_stack([grad(e) - g0 for e in np.eye(n)]), np.linalg.norm(g0)
-
-    H1, s1 = probe(net, ctx.x[:1], ctx.y[:1])
-    H2, s2 = probe(other, x2, y2)
-    scale = np.linalg.norm(H1, 2)
-    return [Comparison(rel_err(H1, H2), SAFETY * n * EPS * (scale + s1 + s2) / scale)]
-
-
-@identity("2.5.13", "S = Cov(y) of the linear-Gaussian model (Monte Carlo, 200 000 draws)",
-          rule="mc", source="theory.md §2.2 item 1", budget="one",
-          applies=lambda s: s.widths[-1] <= 6)
-def _check_monte_carlo(ctx: CaseContext) -> list[Comparison]:
-    n_samples = 200_000
-    _, ys = sample_gaussian_model(ctx.net, ctx.x[0], n_samples, rng=ctx.spec.seed + 6)
-    emp = np.cov(ys, rowvar=False).reshape(ctx.net.d_y, ctx.net.d_y)
-    sig = wishart_sigma(ctx.S, n_samples)
-    z = np.abs(emp - ctx.S) / sig
-    mean_err = np.abs(ys.mean(axis=0) - ref._dense_output(ctx.net, ctx.x[:1])[0])
-    mean_sig = np.sqrt(np.diag(ctx.S) / n_samples)
-    return [Comparison(float(z.max()), MONTE_CARLO_SIGMAS),
-            Comparison(float((mean_err / mean_sig).max()), MONTE_CARLO_SIGMAS)]
-
-
-@identity("2.5.14", "residual nets (M_l = I + a_lW_l): F*, e*, z*, Woodbury via 2.5.1–2.5.6",
-          rule="solve", source="theory.md §2.5 item 14",
-          applies=lambda s: s.use_skips)
-def _check_residual(ctx: CaseContext) -> list[Comparison]:
-    out = []
-    for key in ("2.5.1", "2.5.3", "2.5.4", "2.5.6"):
-        out.extend(IDENTITIES[key].check(ctx))
-    return out
-
-
-@identity("2.5.15", "λ → 0: |F*/λ − ℒ| and ‖∇F*/λ − ∇ℒ‖ are O(λ) (log–log slope 1)",
-          rule="slope", source="theory.md §2.3", budget="small", applies=_small)
-def _check_weak_precision(ctx: CaseContext) -> list[Comparison]:
-    net = ctx.net
-    # S = λ⁻¹I + Q with Q = Σ_{l<L} π_l⁻¹ M_{L:l+1}M_{L:l+1}ᵀ independent of λ = π_L, so
-    # S⁻¹ = λ(I + λQ)⁻¹ and F*/λ − ℒ = −(λ/2)tr(QR) + O((λ‖Q‖)²): probe λ‖Q‖ ∈ [1e-5, 1e-2],
-    # where the O(λ) term is far above round-off and the O(λ²) term 100× below it.
-    pi = np.array(net.precisions, copy=True)
-    pi[-1] = 1.0
-    q = float(np.linalg.norm(equilibrium_rescaling(net.replace(precisions=pi)) - np.eye(net.d_y),
-                             2))
-    Lm = mse_loss(net, ctx.x, ctx.y)
-    gb = mse_gradient(net, ctx.x, ctx.y).flat()
-    lams = np.logspace(-5, -2, 4) / max(q, 1e-300)
-    dF, dG = [], []
-    for lam in lams:
-        pi[-1] = lam
-        nl = net.replace(precisions=pi)
-        eq = solve_equilibrium(nl, ctx.x, ctx.y, method="gaussian", rtol=1.0)
-        dF.append(abs(eq.energy / lam - Lm))
-        g = energy_parameter_gradient(nl, eq.activities, ctx.x, ctx.y).flat()
-        dG.append(np.linalg.norm(g / lam - gb))
-    out = []
-    for d, scale in ((dF, Lm), (dG, np.linalg.norm(gb))):
-        d = np.asarray(d)
-        floor = SAFETY * ctx.size * EPS * ctx.kappa * max(scale, 1e-300)
-        if q == 0 or np.all(d <= floor):   # Q = 0 (e.g. W_L = 0) or no residual: exact, not O(λ)
-            out.append(Comparison(float(d.max()), floor))
-        else:
-            slope = np.polyfit(np.log(lams), np.log(d), 1)[0]
-            out.append(Comparison(abs(slope - 1.0), 0.1))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,10 +268,7 @@ def run_verify(*, quick: bool = False, seed: int = 0, progress: bool = True,
     """Run every registered identity on the battery; return one :class:`Row` per identity."""
     import warnings
 
-    from ._progress import progress_bar
-    from .conditioning import IllConditionedWarning
 
-    _load_extra_identities()
     keys = [k for k in IDENTITIES if only is None or k in set(only)]
     rows = {k: Row(IDENTITIES[k]) for k in keys}
     specs = battery(quick=quick, seed=seed, n_random=n_random)
@@ -702,18 +299,6 @@ def run_verify(*, quick: bool = False, seed: int = 0, progress: bool = True,
                     row.comparisons.extend(comps)
             bar.update(1)
     return list(rows.values())
-
-
-def _load_extra_identities() -> None:
-    """Import modules that register further rows (landscape, trust region, μPC), if present."""
-    import importlib
-
-    for mod in ("linpc.verify_landscape", "linpc.verify_trust_region", "linpc.verify_mupc"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
 
 
 def format_report(rows: list[Row], *, verbose: bool = False) -> str:

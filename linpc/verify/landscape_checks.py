@@ -1,4 +1,4 @@
-"""``linpc verify`` rows for the landscape theory (theory.md §3, §4.2, §5.1): keys ``3.x``.
+"""``linpc verify`` rows for the landscape theory (docs/theory.md §3, §4.2, §5.1): keys ``3.x``.
 
 Each row compares an implementation with an independent computation:
 
@@ -14,37 +14,41 @@ Each row compares an implementation with an independent computation:
 * 3.7 — zero-rank saddles: strict for ``F*``, non-strict for ``ℒ``, exact ``λ_min`` and counts;
 * 3.8 — orders of flatness (log–log slopes);
 * 3.9 — the escape-time ratio of the one-hidden-layer model;
-* 3.10 — ``F*`` and ``ℒ`` have different critical points (theory.md §2.4, §3.3).
+* 3.10 — ``F*`` and ``ℒ`` have different critical points (docs/theory.md §2.4, §3.3).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .critical_points import classify_critical_point, gradient_roundoff_tolerance
-from .data import second_moments, toy_gaussian
-from .dynamics import escape_time_ratio
-from .energy import energy_activity_gradient, energy_parameter_gradient
-from .equilibrium import equilibrated_energy_gradient, solve_equilibrium
-from .hessians import EquilibratedEnergyHessian, MSEHessian, hessian_roundoff_tolerance
-from .loss import mse_gradient
-from .network import LinearPCN
-from .parameters import flatten_parameters, with_flat_parameters
-from .random_networks import NetworkSpec
-from .saddles import (
-    GOLDEN_RATIO,
-    flatness_orders,
+from linpc.core.energy import energy_activity_gradient, energy_parameter_gradient
+from linpc.core.equilibrium import equilibrated_energy_gradient, solve_equilibrium
+from linpc.core.loss import mse_gradient
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import flatten_parameters, with_flat_parameters
+from linpc.data.moments import second_moments
+from linpc.data.synthetic import toy_gaussian
+from linpc.dynamics.escape import escape_time_ratio
+from linpc.landscape.critical_points import classify_critical_point, gradient_roundoff_tolerance
+from linpc.landscape.flatness import flatness_slopes
+from linpc.landscape.hessians import EquilibratedEnergyHessian, MSEHessian
+from linpc.landscape.origin import GOLDEN_RATIO, origin_hessians, origin_network, origin_spectra
+from linpc.landscape.zero_rank import (
     last_layer_gram,
-    origin_hessians,
-    origin_network,
-    origin_spectra,
     other_saddle,
     zero_last_layer_energy_hessian,
     zero_rank_curvature_bound,
     zero_rank_point,
 )
-from .tolerances import EPS, SAFETY, derivative_tolerance, eigenvalue_tolerance
-from .verify import CaseContext, Comparison, identity
+from linpc.numerics.tolerances import (
+    EPS,
+    SAFETY,
+    assembly_tolerance,
+    derivative_tolerance,
+    eigenvalue_tolerance,
+)
+from linpc.verify.framework import CaseContext, Comparison, identity
+from linpc.verify.random_networks import NetworkSpec
 
 __all__: list[str] = []
 
@@ -97,13 +101,13 @@ def _fd_hvp(ctx: CaseContext, grad, hvp, gtol: float, n_dir: int, seed: int) -> 
 
 @identity("3.1", "∇²F* v (Schur complement F_θθ − F_θz H_z⁻¹F_zθ) = d/dt ∇F*(θ+tv) "
           "(scipy.differentiate of the envelope gradient)", rule="fd",
-          source="P1 Thm 1; theory.md §3; architecture.md", budget="small", applies=_small_p)
+          source="P1 Thm 1; docs/theory.md §3", budget="small", applies=_small_p)
 def _check_energy_hvp(ctx: CaseContext) -> list[Comparison]:
     net = ctx.net
-    op = EquilibratedEnergyHessian(net, ctx.x, ctx.y, hessian=ctx.hessian, rtol=1.0)
+    op = EquilibratedEnergyHessian(net, ctx.x, ctx.y, hessian=ctx.hessian, warn_if_error_above=None)
 
     def grad(n: LinearPCN) -> np.ndarray:
-        eq = solve_equilibrium(n, ctx.x, ctx.y, method="cholesky", rtol=1.0)
+        eq = solve_equilibrium(n, ctx.x, ctx.y, method="cholesky", warn_if_error_above=None)
         return equilibrated_energy_gradient(n, ctx.x, ctx.y, equilibrium=eq).flat()
 
     gtol = gradient_roundoff_tolerance(net, ctx.x, ctx.y, objective="energy", kappa=ctx.kappa)
@@ -111,7 +115,7 @@ def _check_energy_hvp(ctx: CaseContext) -> list[Comparison]:
 
 
 @identity("3.2", "∇²ℒ v (Gauss–Newton + residual term) = d/dt ∇ℒ(θ+tv) (scipy.differentiate "
-          "of backpropagation)", rule="fd", source="theory.md §3.1", budget="small",
+          "of backpropagation)", rule="fd", source="docs/theory.md §3.1", budget="small",
           applies=_small_p)
 def _check_mse_hvp(ctx: CaseContext) -> list[Comparison]:
     net = ctx.net
@@ -126,7 +130,7 @@ def _check_mse_hvp(ctx: CaseContext) -> list[Comparison]:
 
 @identity("3.3", "∇²F* = Schur complement of the probed joint (Z, θ) Hessian of F_B (dense "
           "solve); the operators of ∇²F* and ∇²ℒ are symmetric", rule="solve",
-          source="architecture.md; theory.md §3", budget="small",
+          source="docs/theory.md §3", budget="small",
           applies=lambda s: _small_p(s) and s.batch * sum(s.widths[1:-1]) + _params(s) <= 400)
 def _check_schur(ctx: CaseContext) -> list[Comparison]:
     net, x, y = ctx.net, ctx.x, ctx.y
@@ -188,7 +192,7 @@ def _origin_cases(rng: np.random.Generator):
 
 @identity("3.4", "origin: numerical ∇²F*(0), ∇²ℒ(0) = closed-form blocks; spectra = spec(K)×N / "
           "±a₁a₂σ(Σ_yx)×N (H=1), −λ²a_L²λ(Σ_yy)/π_H ×n_H / 0 (H≥2)", rule="eigen",
-          source="P1 Thm 2, Figs. 3–4, 8; theory.md §3.1–3.2", budget="one")
+          source="P1 Thm 2, Figs. 3–4, 8; docs/theory.md §3.1–3.2", budget="one")
 def _check_origin(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 34)
     out = []
@@ -210,7 +214,7 @@ def _check_origin(ctx: CaseContext) -> list[Comparison]:
 
 
 @identity("3.5", "toy y = −x, H = 1: λ_min(∇²F*(0))/λ_min(∇²ℒ(0)) = φ = (1+√5)/2; F*: "
-          "σ_k(Σ_xx)(−1±√5)/2", rule="eigen", source="P1 Fig. 3; theory.md §3.2", budget="one")
+          "σ_k(Σ_xx)(−1±√5)/2", rule="eigen", source="P1 Fig. 3; docs/theory.md §3.2", budget="one")
 def _check_golden(ctx: CaseContext) -> list[Comparison]:
     out = []
     for d, N in ((1, 1), (2, 10), (3, 4)):
@@ -232,14 +236,14 @@ def _check_golden(ctx: CaseContext) -> list[Comparison]:
 
 
 @identity("3.6", "W_L = 0: ∇F* = λ∇ℒ and ∇²F* (Schur) = λ∇²ℒ − λ²a_L²(R ⊗ G), "
-          "G = Σ_l π_l⁻¹M_{L−1:l+1}M_{L−1:l+1}ᵀ", rule="solve", source="theory.md §3.3",
+          "G = Σ_l π_l⁻¹M_{L−1:l+1}M_{L−1:l+1}ᵀ", rule="solve", source="docs/theory.md §3.3",
           budget="small", applies=_small_p)
 def _check_last_layer_zero(ctx: CaseContext) -> list[Comparison]:
     net = ctx.net
     Ws = list(net.weights)
     Ws[-1] = np.zeros_like(Ws[-1])
     n0 = net.replace(weights=Ws)
-    op = EquilibratedEnergyHessian(n0, ctx.x, ctx.y, rtol=1.0)
+    op = EquilibratedEnergyHessian(n0, ctx.x, ctx.y, warn_if_error_above=None)
     HF = op.to_dense()
     HL = MSEHessian(n0, ctx.x, ctx.y)
     pred = zero_last_layer_energy_hessian(n0, ctx.x, ctx.y)
@@ -249,7 +253,7 @@ def _check_last_layer_zero(ctx: CaseContext) -> list[Comparison]:
     corr_scale = lam * lam * n0.scalings[-1] ** 2 * np.abs(r.T @ r / r.shape[0]).sum() * np.abs(
         G).sum(axis=1).max()
     tol = (op.roundoff_tolerance() + lam * HL.roundoff_tolerance()
-           + hessian_roundoff_tolerance(n0.n_parameters, corr_scale))
+           + assembly_tolerance(n0.n_parameters, corr_scale))
     g_pc = equilibrated_energy_gradient(n0, ctx.x, ctx.y, equilibrium=op.equilibrium).flat()
     g_bp = mse_gradient(n0, ctx.x, ctx.y).flat()
     gtol = (gradient_roundoff_tolerance(n0, ctx.x, ctx.y, objective="energy", kappa=op.kappa)
@@ -261,7 +265,7 @@ def _check_last_layer_zero(ctx: CaseContext) -> list[Comparison]:
 @identity("3.7", "zero-rank saddles (W_L = 0, M_{L−1:1} = 0): critical for ℒ and F*; F* strict "
           "with λ_min ≤ −λ²a_L²λ_max(Σ_yy)λ_max(G) (= for P1's 'other saddle', H = 3, 4, with "
           "rank(Σ_yy)·n_H negative eigenvalues); ℒ non-strict", rule="eigen",
-          source="P1 Thm 3, Figs. 9–10; theory.md §3.3", budget="one")
+          source="P1 Thm 3, Figs. 9–10; docs/theory.md §3.3", budget="one")
 def _check_zero_rank(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 37)
     out = []
@@ -302,13 +306,13 @@ def _check_zero_rank(ctx: CaseContext) -> list[Comparison]:
 
 @identity("3.8", "orders of flatness at 0: |ℒ(εV)−ℒ(0)| ~ ε^{H+1}, |F*(εV)−F*(0)| ~ ε², "
           "‖∇ℒ‖ ~ ε^H, ‖∇F*‖ ~ ε (log–log slopes, H = 1..4)", rule="slope",
-          source="P1, blog B2, P4 abstract; theory.md §5.1", budget="one")
+          source="P1, blog B2, P4 abstract; docs/theory.md §5.1", budget="one")
 def _check_flatness(ctx: CaseContext) -> list[Comparison]:
     out = []
     for H in (1, 2, 3, 4):
         widths = (2,) + (3,) * H + (2,)
         x, y = toy_gaussian(32, 2, rng=ctx.spec.seed + 38 + H)
-        fo = flatness_orders(widths, x, y, n_directions=2, rng=ctx.spec.seed + H)
+        fo = flatness_slopes(widths, x, y, n_directions=2, rng=ctx.spec.seed + H)
         out.append(Comparison(fo.max_slope_error(), 0.1))
     return out
 
@@ -316,7 +320,7 @@ def _check_flatness(ctx: CaseContext) -> list[Comparison]:
 @identity("3.9", "escape-time ratio t_PC/t_BP of the one-hidden-unit model = "
           "log(1+η|λ_min(∇²ℒ)|)/log(1+η|λ_min(∇²F*)|) (→ 2|s_xy|/(s_yy+√(s_yy²+4s_xy²)) = 1/φ)",
           rule="escape-time slopes: bound from integer rounding of escape steps",
-          source="P2; theory.md §4.2", budget="one")
+          source="P2; docs/theory.md §4.2", budget="one")
 def _check_escape(ctx: CaseContext) -> list[Comparison]:
     x, y = toy_gaussian(64, 1, rng=ctx.spec.seed + 39)
     fit = escape_time_ratio(origin_network((1, 1, 1)), x, y, rng=ctx.spec.seed + 40)
@@ -332,7 +336,7 @@ def _not_critical(cf) -> Comparison:
 @identity("3.10", "critical sets differ: an MSE minimiser with r ≠ 0 and a zero-rank ℒ-critical "
           "point with W_L ≠ 0 are not critical for F* (gradient ≫ tolerance)",
           rule="gradient round-off bound (running error, Higham §3.3)",
-          source="theory.md §2.4, §3.3, §8 item 9", budget="one")
+          source="docs/theory.md §2.4, §3.3, §8.9", budget="one")
 def _check_critical_sets(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 41)
     out = []

@@ -1,9 +1,9 @@
 """``linpc verify`` rows 6.x: parameterisations, activity decay, conditioning of H_z, μPC limits.
 
-Registered with :func:`linpc.verify.identity` when ``run_verify`` imports this module. Rows that
-build their own networks (``budget="one"``) run once and are sized to take well under a second;
-the others run on the battery's random cases. Each compares independent computations (see each
-row's title) with a named tolerance rule.
+Registered with :func:`linpc.verify.framework.identity` when ``run_verify`` imports this module.
+Rows that build their own networks (``budget="one"``) run once and are sized to take well under a
+second; the others run on the battery's random cases. Each compares independent computations (see
+each row's title) with a named tolerance rule.
 """
 
 from __future__ import annotations
@@ -11,33 +11,37 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from . import reference as ref
-from .activity import ActivityHessian
-from .equilibrium import solve_equilibrium
-from .forward_scale import expected_forward_norms, mupc_forward_norms, sample_forward_norms
-from .inference_speed import exact_steps_to_tolerance, inference_speed
-from .mupc_limits import expected_rescaling, mupc_expected_rescaling, sample_rescalings
-from .network import LinearPCN
-from .parameterisation import layer_scalings
-from .scalings import activity_decay_sensitivity, init_network, one_hidden_layer_decay_equilibrium
-from .spectrum import (
-    conditioning_point,
-    growth_exponent,
+from linpc.core.activity_hessian import ActivityHessian
+from linpc.core.energy import energy
+from linpc.core.equilibrium import solve_equilibrium
+from linpc.core.initialisation import init_network
+from linpc.core.network import LinearPCN
+from linpc.core.parameterisation import layer_scalings
+from linpc.mupc.activity_decay import activity_decay_sensitivity, one_hidden_layer_decay_equilibrium
+from linpc.mupc.conditioning import conditioning_point, growth_exponent
+from linpc.mupc.forward_scale import (
+    expected_forward_norms,
+    mupc_forward_norms,
+    sample_forward_norms,
+)
+from linpc.mupc.inference_speed import exact_steps_to_tolerance, inference_speed
+from linpc.mupc.limits import expected_rescaling, mupc_expected_rescaling, sample_rescalings
+from linpc.mupc.tridiagonal_limit import (
     small_branch_bound,
     small_branch_deviation,
     tridiagonal_limit_condition_number,
     tridiagonal_limit_matrix,
     tridiagonal_limit_spectrum,
 )
-from .sweeps import Grid, run_sweep
-from .tolerances import (
+from linpc.numerics.tolerances import (
     MONTE_CARLO_SIGMAS,
     derivative_tolerance,
     eigenvalue_tolerance,
     roundoff_tolerance,
     solve_tolerance,
 )
-from .verify import SMALL, CaseContext, Comparison, identity
+from linpc.verify import reference as ref
+from linpc.verify.framework import SMALL, CaseContext, Comparison, identity
 
 __all__: list[str] = []
 
@@ -50,29 +54,9 @@ def _small(spec) -> bool:
     return sum(spec.widths[1:-1]) <= SMALL
 
 
-def _hand_scalings(widths, param_type, use_skips, gamma, convention):
-    """The table of theory.md §1.4 written out layer by layer (no shared code with the library)."""
-    L = len(widths) - 1
-    out = []
-    for l in range(1, L + 1):
-        fan = widths[l - 1] if (convention == "fan_in" or l == 1) else widths[1]
-        if param_type == "sp":
-            a = 1.0
-        elif l == 1:
-            a = fan ** -0.5
-        elif l < L:
-            a = (fan * L) ** -0.5 if use_skips else fan ** -0.5
-        else:
-            a = 1.0 / fan if param_type == "mupc" else fan ** -0.5
-        if l == L and gamma is not None:
-            a = a / gamma
-        out.append(a)
-    return np.array(out)
-
-
 @identity("6.1", "multipliers a_l of SP/NTP/μPC (per fan-in and jpc's first-hidden-width "
           "convention, γ) = hand-written table; LinearPCN uses them", rule="roundoff",
-          source="P3 Table 1; jpc _get_param_scalings; theory.md §1.4", budget="one")
+          source="P3 Table 1; jpc _get_param_scalings; docs/theory.md §1.4", budget="one")
 def _check_scalings(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 61)
     out = []
@@ -84,18 +68,18 @@ def _check_scalings(ctx: CaseContext) -> list[Comparison]:
                 for conv in ("fan_in", "jpc"):
                     gamma = None if rng.random() < 0.5 else float(rng.uniform(0.5, 3))
                     a = layer_scalings(widths, pt, use_skips=skips, gamma=gamma, convention=conv)
-                    h = _hand_scalings(widths, pt, skips, gamma, conv)
+                    h = ref.reference_scalings(widths, pt, skips, gamma, conv)
                     out.append(Comparison(float(np.max(np.abs(a / h - 1))), roundoff_tolerance(4)))
         sq = (widths[0],) + (widths[1],) * (L - 1) + (widths[-1],)
         net = init_network(sq, param_type="mupc", use_skips=True, rng=rng)
-        out.append(Comparison(float(np.max(np.abs(net.scalings / _hand_scalings(
+        out.append(Comparison(float(np.max(np.abs(net.scalings / ref.reference_scalings(
             sq, "mupc", True, None, "fan_in") - 1))), roundoff_tolerance(4)))
     return out
 
 
 @identity("6.2", "activity decay δ: F*(δ), z*(δ) by block Cholesky = SVD least squares; "
           "H_z(δ) spectrum = H_z(0) + δ; dF*/dδ = ½‖z*‖² (scipy.differentiate); H = 1 closed form",
-          rule="solve", source="theory.md §6.2 remedies; jpc activity_decay", budget="small",
+          rule="solve", source="docs/theory.md §6.2 remedies; jpc activity_decay", budget="small",
           applies=_small)
 def _check_decay(ctx: CaseContext) -> list[Comparison]:
     from scipy.differentiate import derivative
@@ -105,7 +89,7 @@ def _check_decay(ctx: CaseContext) -> list[Comparison]:
     hz = ActivityHessian(net)
     ev = hz.extreme_eigenvalues(method="banded")
     n = max(net.n_activities, max(net.widths))
-    eq = solve_equilibrium(net, x, y, method="cholesky", rtol=1.0)
+    eq = solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=None)
     Z = np.concatenate(eq.activities, axis=1)
     Zd, Fd = ref.dense_equilibrium(net, x, y)
     z_scale = np.linalg.norm(Z, axis=1)
@@ -124,7 +108,7 @@ def _check_decay(ctx: CaseContext) -> list[Comparison]:
     def F_of(delta):
         d = np.asarray(delta, dtype=np.float64)
         vals = [solve_equilibrium(net.replace(activity_decay=float(v)), x, y, method="cholesky",
-                                  rtol=1.0).energy for v in d.ravel()]
+                                  warn_if_error_above=None).energy for v in d.ravel()]
         return np.array(vals).reshape(d.shape)
 
     h0 = 0.05
@@ -143,14 +127,12 @@ def _check_decay(ctx: CaseContext) -> list[Comparison]:
 
 def _energy_at_zero(net: LinearPCN, x, y) -> np.ndarray:
     """Per-sample ``F(z = 0)`` (all hidden activities zero): the ``δ → ∞`` limit of ``F*(δ)``."""
-    from .energy import energy
-
     zs = [np.zeros((x.shape[0], w)) for w in net.hidden_widths]
     return energy(net, zs, x, y, per_sample=True)
 
 
 @identity("6.3", "κ(T_H) and λ_k(T_H) = 4sin²((2k−1)π/(2(2H+1))) vs LAPACK eigvalsh_tridiagonal, "
-          "H = 1..200", rule="eigen", source="theory.md §6.2 (small-branch limit)",
+          "H = 1..200", rule="eigen", source="docs/theory.md §6.2 (small-branch limit)",
           budget="one")
 def _check_tridiagonal(ctx: CaseContext) -> list[Comparison]:
     out = []
@@ -167,7 +149,7 @@ def _check_tridiagonal(ctx: CaseContext) -> list[Comparison]:
 
 @identity("6.4", "small-branch limit: ‖H_z − T_H⊗I‖₂ (banded eig) ≤ 4ε + ε², and = O(ε) with "
           "a constant rate (μPC ResNet, branches scaled by s = 10⁻¹…10⁻⁴)", rule="slope",
-          source="theory.md §6.2 [der]", budget="one")
+          source="docs/theory.md §6.2 [der]", budget="one")
 def _check_small_branch(ctx: CaseContext) -> list[Comparison]:
     out = []
     rng = np.random.default_rng(ctx.spec.seed + 64)
@@ -191,7 +173,7 @@ def _check_small_branch(ctx: CaseContext) -> list[Comparison]:
 
 @identity("6.5", "extreme eigenvalues of H_z: LAPACK banded = dense eigh (Weyl); two-pass "
           "Lanczos = banded within its Ritz residual", rule="eigen",
-          source="theory.md §6.2; P3 §3", budget="small", applies=_small)
+          source="docs/theory.md §6.2; P3 §3", budget="small", applies=_small)
 def _check_extremes(ctx: CaseContext) -> list[Comparison]:
     hz = ctx.hessian
     w = np.linalg.eigvalsh(ref.dense_activity_hessian(ctx.net))
@@ -207,7 +189,7 @@ def _check_extremes(ctx: CaseContext) -> list[Comparison]:
 
 @identity("6.6", "forward pass at μPC init: Monte Carlo E‖ẑ_l‖² (400 networks) = "
           "(1+1/L)^{l−1}N‖x‖²/D and d_y E‖z_H‖²/N² (z-scores)", rule=_MC_RULE,
-          source="theory.md §1.4", budget="one")
+          source="docs/theory.md §1.4", budget="one")
 def _check_forward_scale(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 66)
     N, H, D, d_y = 16, 6, 5, 3
@@ -225,7 +207,7 @@ def _check_forward_scale(ctx: CaseContext) -> list[Comparison]:
 
 
 @identity("6.7", "E[S] at μPC init: Monte Carlo (300 networks) = 1 + (L/N)((1+1/L)^{L−1} − 1) "
-          "= the general second-moment formula", rule=_MC_RULE, source="theory.md §6.3 [der]",
+          "= the general second-moment formula", rule=_MC_RULE, source="docs/theory.md §6.3 [der]",
           budget="one")
 def _check_expected_rescaling(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 67)
@@ -246,16 +228,21 @@ def _check_expected_rescaling(ctx: CaseContext) -> list[Comparison]:
 
 
 def _conditioning_medians(setting: str, depths, N: int, seed: int) -> np.ndarray:
-    grid = Grid.product({"H": list(depths), "replicate": [0, 1, 2]},
-                        fixed={"setting": setting, "N": N, "d_x": 8, "d_y": 10})
-    res = run_sweep("verify-conditioning", conditioning_point, grid, seed=seed, progress=False)
-    return res.reduce("kappa", "replicate")
+    """Median over three initialisations (seeds ``[seed, H, replicate]``) of ``κ(H_z)`` per
+    depth."""
+    med = []
+    for H in depths:
+        point = {"setting": setting, "H": int(H), "N": N, "d_x": 8, "d_y": 10}
+        kappas = [conditioning_point(point, np.random.default_rng([seed, int(H), rep]))["kappa"]
+                  for rep in range(3)]
+        med.append(float(np.median(kappas)))
+    return np.array(med)
 
 
 @identity("6.8", "κ(H_z) grows with depth (median of 3 seeds, every setting); μPC: "
           "κ/κ(T_H) in [2, 8] and log–log slope ≈ 2 (Θ(H²))",
           rule="structural facts (0 error) and log–log slope within ±0.3 of 2",
-          source="theory.md §6.2 table; P3 §3–4", budget="one")
+          source="docs/theory.md §6.2 table; P3 §3–4", budget="one")
 def _check_growth(ctx: CaseContext) -> list[Comparison]:
     out = []
     depths = (1, 2, 4, 8)
@@ -273,7 +260,7 @@ def _check_growth(ctx: CaseContext) -> list[Comparison]:
 @identity("6.9", "GD inference steps: measured ≤ ⌈log tol/log ρ⌉ (from κ), and = the exact count "
           "from the eigendecomposition of H_z (±1)",
           rule="structural: measured ≤ predicted (0 error); |measured − exact| ≤ 1 step",
-          source="theory.md §1.3; P3 §3", budget="small",
+          source="docs/theory.md §1.3; P3 §3", budget="small",
           applies=lambda s: sum(s.widths[1:-1]) <= 60 and s.n_hidden <= 8)
 def _check_inference_steps(ctx: CaseContext) -> list[Comparison]:
     ev = ctx.eig
@@ -285,4 +272,3 @@ def _check_inference_steps(ctx: CaseContext) -> list[Comparison]:
     exact = exact_steps_to_tolerance(ctx.net, ctx.x, ctx.y, tol=1e-6, step_size=sp.step_size)
     out.append(Comparison(float(abs(sp.measured - exact)), 1.0))
     return out
-

@@ -6,9 +6,12 @@ precisions) and use different algorithms, so that :mod:`linpc.verify` and the te
 them against the block-Cholesky and Gaussian routes:
 
 * the energy as a weighted least-squares problem ``F(z) = ½‖Π^{1/2}(D z − c)‖²`` with explicit
-  dense ``D`` (theory.md §2.2 item 3), minimised with ``numpy.linalg.lstsq`` (SVD);
+  dense ``D`` (docs/theory.md §2.2.3), minimised with ``numpy.linalg.lstsq`` (SVD);
 * the rescaling ``S`` as the literal sum of products of Theorem 1 (``numpy.linalg.multi_dot``);
-* the activity Hessian as ``Dᵀ Π D``.
+* the activity Hessian as ``Dᵀ Π D``;
+* the multipliers of SP / NTP / μPC as a layer-by-layer table (:func:`reference_scalings`);
+* generators and probes for checks: trust-region problems with a prescribed spectrum
+  (:func:`trust_region_problem`), directional finite differences (:func:`directional_derivative`).
 
 Cost is cubic in the total number of activities: use for ``n ≲ 2000``.
 """
@@ -16,21 +19,16 @@ Cost is cubic in the total number of activities: use for ``n ≲ 2000``.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from .network import LinearPCN
+from linpc.core.network import LinearPCN
+from linpc.numerics.types import Array
 
 __all__ = [
-    "dense_activity_hessian",
-    "dense_equilibrated_energy",
-    "dense_equilibrium",
-    "dense_layer_maps",
-    "dense_least_squares_system",
-    "dense_mse",
-    "dense_rescaling",
+    "dense_activity_hessian", "dense_equilibrated_energy", "dense_equilibrium", "dense_layer_maps",
+    "dense_least_squares_system", "dense_mse", "dense_rescaling", "directional_derivative",
+    "haar_orthogonal", "reference_scalings", "trust_region_problem",
 ]
-
-Array = NDArray[np.float64]
 
 
 def dense_layer_maps(net: LinearPCN) -> tuple[list[Array], list[Array]]:
@@ -137,3 +135,115 @@ def dense_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> float:
     """``ℒ = (1/2B) Σ ‖y − ŷ‖²`` with the dense forward pass."""
     r = np.atleast_2d(np.asarray(y, float)) - _dense_output(net, x)
     return float(0.5 * np.mean(np.sum(r * r, axis=1)))
+
+
+def reference_scalings(widths, param_type, use_skips=False, gamma=None, convention="fan_in"):
+    """The multipliers of docs/theory.md §1.4 written out layer by layer (no code shared with
+    :func:`linpc.core.parameterisation.layer_scalings`).
+
+    ``convention="fan_in"`` uses each layer's fan-in, ``"jpc"`` the first hidden width for every
+    layer after the first; ``gamma`` divides ``a_L``.
+    """
+    L = len(widths) - 1
+    out = []
+    for l in range(1, L + 1):
+        fan = widths[l - 1] if (convention == "fan_in" or l == 1) else widths[1]
+        if param_type == "sp":
+            a = 1.0
+        elif l == 1:
+            a = fan ** -0.5
+        elif l < L:
+            a = (fan * L) ** -0.5 if use_skips else fan ** -0.5
+        else:
+            a = 1.0 / fan if param_type == "mupc" else fan ** -0.5
+        if l == L and gamma is not None:
+            a = a / gamma
+        out.append(a)
+    return np.array(out)
+
+
+def haar_orthogonal(rng: np.random.Generator, n: int) -> Array:
+    """A Haar-distributed ``n × n`` orthogonal matrix: QR of a Gaussian with the signs of
+    ``diag(R)`` fixed (Mezzadri 2007, Notices AMS 54)."""
+    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+    return Q * np.sign(np.diag(R))
+
+
+def trust_region_problem(n: int, rng: np.random.Generator | int, kind: str, log_radius: float, *,
+                         multiplicity: int = 1, log_tiny: float = -8.0):
+    """A trust-region problem ``(g, H, Δ, info)`` with a prescribed spectrum, for checking solvers.
+
+    ``H = Q diag(w) Qᵀ`` with a Haar-random orthogonal ``Q`` and ``w`` by ``kind``: ``"definite"``
+    (``w ∈ [0.1, 3]``), ``"indefinite"`` and ``"zero_gradient"`` (``w ∈ [−2, 2]``; the latter with
+    ``g = 0``), ``"singular"`` (one zero eigenvalue), ``"hard"`` and ``"near_hard"`` (the bottom
+    eigenvalue ``w_1 < 0`` with the given multiplicity, ``g`` in the complement of its eigenspace,
+    plus a component of relative size ``10^log_tiny`` in it for ``"near_hard"``). ``Δ`` is
+    ``10^log_radius`` times ``‖p_⊥‖``, ``p_⊥ = −(H − w_1I)^†g``, for the hard kinds (the hard case
+    proper needs ``Δ ≥ ‖p_⊥‖``) and ``10^log_radius`` otherwise.
+
+    Returns
+    -------
+    g : ndarray, shape (n,)
+    H : ndarray, shape (n, n)
+    radius : float
+    info : dict or None
+        For the hard kinds: ``p_perp``, ``w1``, ``bottom`` (an orthonormal basis of the bottom
+        eigenspace), ``gam_rest`` and ``w_rest`` (the other eigen-coefficients of ``g``).
+    """
+    gen = np.random.default_rng(rng)
+    Q = haar_orthogonal(gen, n) if n > 1 else np.ones((1, 1))
+    m = min(max(int(multiplicity), 1), n)
+    if kind == "definite":
+        w = gen.uniform(0.1, 3.0, n)
+    elif kind in ("indefinite", "zero_gradient"):
+        w = gen.uniform(-2.0, 2.0, n)
+    elif kind == "singular":
+        w = np.concatenate([[0.0], gen.uniform(0.1, 3.0, n - 1)])
+    elif kind in ("hard", "near_hard"):
+        w1 = -gen.uniform(0.2, 2.0)
+        w = np.concatenate([np.full(m, w1), w1 + gen.uniform(0.1, 3.0, n - m)])
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    order = np.argsort(w)
+    w, Q = w[order], Q[:, order]
+    H = Q @ np.diag(w) @ Q.T
+    H = 0.5 * (H + H.T)
+    gam = gen.standard_normal(n)
+    info = None
+    scale = 1.0
+    if kind in ("hard", "near_hard"):
+        gam[:m] = 0.0
+        c_perp = np.zeros(n)
+        c_perp[m:] = -gam[m:] / (w[m:] - w[0])
+        p_perp = Q @ c_perp
+        info = {"p_perp": p_perp, "w1": w[0], "bottom": Q[:, :m], "gam_rest": gam[m:],
+                "w_rest": w[m:]}
+        if kind == "near_hard":
+            tiny = gen.standard_normal(m)
+            gam[:m] = 10.0**log_tiny * np.linalg.norm(gam) * tiny / np.linalg.norm(tiny)
+        scale = max(np.linalg.norm(p_perp), 1e-3)
+    g = np.zeros(n) if kind == "zero_gradient" else Q @ gam
+    return g, H, scale * 10.0**log_radius, info
+
+
+def directional_derivative(f, theta: Array, v: Array,
+                           h0: float = 1e-2) -> tuple[float, float, float]:
+    """``d/dt f(θ + t v)`` at ``t = 0`` by ``scipy.differentiate.derivative`` (Richardson).
+
+    Returns
+    -------
+    derivative : float
+    error : float
+        ``scipy.differentiate``'s error estimate.
+    step : float
+        The final step ``h0 / 2^nit``, for the cancellation term of
+        :func:`linpc.numerics.tolerances.derivative_tolerance`.
+    """
+    from scipy.differentiate import derivative
+
+    def fun(t):
+        t = np.asarray(t, float)
+        return np.array([f(theta + s * v) for s in t.ravel()]).reshape(t.shape)
+
+    res = derivative(fun, 0.0, initial_step=h0, tolerances={"rtol": 1e-12})
+    return float(res.df), float(res.error), h0 / 2.0 ** int(res.nit)

@@ -1,5 +1,6 @@
-"""``linpc verify`` rows for PC as a trust-region method and higher-order information (theory.md
-§4, §5; §2.5 items 7, 16, 17): keys ``2.5.7``, ``2.5.16``, ``2.5.17``, ``4.1``–``4.4``, ``5.1``,
+"""``linpc verify`` rows for PC as a trust-region method and higher-order information
+(docs/theory.md
+§4, §5; §2.5.7, 2.5.16, 2.5.17): keys ``2.5.7``, ``2.5.16``, ``2.5.17``, ``4.1``–``4.4``, ``5.1``,
 ``5.2``.
 
 Each row compares an implementation with a computation that shares no code path with it:
@@ -25,35 +26,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reference as ref
-from .energy import energy, energy_activity_gradient, energy_parameter_gradient
-from .equilibrium import equilibrated_energy_gradient, solve_equilibrium
-from .expansions import (
+from linpc.core.energy import energy, energy_activity_gradient, energy_parameter_gradient
+from linpc.core.equilibrium import equilibrated_energy_gradient, solve_equilibrium
+from linpc.core.gaussian import output_covariance
+from linpc.core.inference import gradient_flow_activities
+from linpc.core.loss import mse_gradient, mse_loss
+from linpc.core.network import LinearPCN
+from linpc.core.parameter_arrays import ParameterArrays, flatten_parameters, with_flat_parameters
+from linpc.dynamics.escape import shallow_escape_prediction
+from linpc.landscape.expansions import (
     directional_taylor_coefficients,
     neumann_series,
-    origin_flatness_orders,
     rescaling_series_matrix,
 )
-from .gaussian import output_covariance
-from .inference import gradient_flow_activities
-from .inference_interpolation import inference_interpolation
-from .loss import mse_gradient, mse_loss
-from .network import LinearPCN
-from .parameters import ParameterArrays, flatten_parameters, with_flat_parameters
-from .pc_trust_region import (
-    pc_trust_region_step,
-    pc_trust_region_subproblem,
-    weight_gradient_decomposition,
-)
-from .random_networks import NetworkSpec
-from .shallow_escape import shallow_escape_prediction
-from .tolerances import EPS, SAFETY, derivative_tolerance, eigenvalue_tolerance, roundoff_tolerance
-from .trust_region import (
+from linpc.landscape.flatness import origin_flatness_orders
+from linpc.numerics.tolerances import (
+    EPS,
+    SAFETY,
+    derivative_tolerance,
+    eigenvalue_tolerance,
     model_value_tolerance,
-    solve_trust_region_subproblem,
+    roundoff_tolerance,
     stationarity_tolerance,
 )
-from .verify import CaseContext, Comparison, identity
+from linpc.trust_region.gradient_decomposition import weight_gradient_decomposition
+from linpc.trust_region.interpolation import inference_interpolation
+from linpc.trust_region.pc_step import pc_trust_region_step, pc_trust_region_subproblem
+from linpc.trust_region.subproblem import solve_trust_region_subproblem
+from linpc.verify import reference as ref
+from linpc.verify.framework import CaseContext, Comparison, identity
+from linpc.verify.random_networks import NetworkSpec
 
 __all__: list[str] = []
 
@@ -77,10 +79,10 @@ def _rescaled_S_condition(net: LinearPCN) -> float:
 # ------------------------------------------------------------------------------------- 2.5.7
 @identity("2.5.7", "TR value F* = λℓ − ½gᵀH_z⁻¹g (block Cholesky) = ½rᵀS⁻¹r (Theorem 1); "
           "Δ* = −H_z⁻¹g = z* − ẑ (Gaussian z*); g = ∇_zF(ẑ) has only g_H = −λM_Lᵀr",
-          rule="solve", source="P2; theory.md §4.2, §2.5 item 7")
+          rule="solve", source="P2; docs/theory.md §4.2, §2.5.7")
 def _check_tr_value(ctx: CaseContext) -> list[Comparison]:
     net, x, y = ctx.net, ctx.x, ctx.y
-    tr = pc_trust_region_step(net, x, y, hessian=ctx.hessian, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, hessian=ctx.hessian, warn_if_error_above=None)
     r = y - ref._dense_output(net, x)                 # Theorem 1: ½rᵀS⁻¹r, S by explicit products
     F_thm = 0.5 * np.sum(r * np.linalg.solve(ctx.S, r.T).T, axis=1)
     # the value is a difference λℓ − ½ρ²: κ-scaled error relative to the larger term
@@ -101,7 +103,7 @@ def _check_tr_value(ctx: CaseContext) -> list[Comparison]:
 # ------------------------------------------------------------------------------------ 2.5.16
 @identity("2.5.16", "Neumann series F* = Σ_k (−1)^kλ^{k+1}½tr(Q^kR) at λ‖Q‖₂ = ½: |F* − F*_K| ≤ "
           "λℒ(λ‖Q‖)^{K+1}/(1+λ‖Q‖), partial sums alternate (vs block-Cholesky F*)",
-          rule="solve", source="P1 Thm 1, P4 abstract; theory.md §5 item 2, §2.5 item 16")
+          rule="solve", source="P1 Thm 1, P4 abstract; docs/theory.md §5.2, §2.5.16")
 def _check_neumann(ctx: CaseContext) -> list[Comparison]:
     base = ctx.net
     qn = float(np.linalg.eigvalsh(rescaling_series_matrix(base))[-1])
@@ -110,7 +112,7 @@ def _check_neumann(ctx: CaseContext) -> list[Comparison]:
     net = base.replace(precisions=np.append(base.precisions[:-1], 0.5 / qn))
     K = 12
     ns = neumann_series(net, ctx.x, ctx.y, K)
-    eq = solve_equilibrium(net, ctx.x, ctx.y, method="cholesky", rtol=1.0)
+    eq = solve_equilibrium(net, ctx.x, ctx.y, method="cholesky", warn_if_error_above=None)
     lam = net.output_precision
     kappa = max(eq.condition_number, _rescaled_S_condition(net))   # κ₁(H_z) estimate, κ(S)
     floor = SAFETY * (kappa * ctx.size + (K + 2) * net.d_y) * EPS * lam * ns.loss
@@ -122,20 +124,9 @@ def _check_neumann(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------ 2.5.17
-def _directional_fd(f, theta, v, h0=1e-2):
-    from scipy.differentiate import derivative
-
-    def fun(t):
-        t = np.asarray(t, float)
-        return np.array([f(theta + s * v) for s in t.ravel()]).reshape(t.shape)
-
-    res = derivative(fun, 0.0, initial_step=h0, tolerances={"rtol": 1e-12})
-    return float(res.df), float(res.error), h0 / 2.0 ** int(res.nit)
-
-
 @identity("2.5.17", "∇F* = λ∇ℒ + (∂g/∂θ)ᵀΔ* + ½Δ*ᵀ(∂H_z/∂θ)Δ*: sum = envelope gradient; each term "
           "= scipy.differentiate of its definition; sum = FD of SVD least-squares F*",
-          rule="fd", source="P2 (blog B1); theory.md §4.2, §2.5 item 17", budget="small",
+          rule="fd", source="P2 (blog B1); docs/theory.md §4.2, §2.5.17", budget="small",
           applies=_tiny)
 def _check_decomposition(ctx: CaseContext) -> list[Comparison]:
     net = ctx.net
@@ -173,7 +164,7 @@ def _check_decomposition(ctx: CaseContext) -> list[Comparison]:
         return float(np.sum(gg * D)) / B
 
     def f_curv(th):
-        from .activity import ActivityHessian
+        from linpc.core.activity_hessian import ActivityHessian
 
         return 0.5 * float(np.sum(D.T * ActivityHessian(at(th)).matvec(D.T))) / B
 
@@ -188,45 +179,13 @@ def _check_decomposition(ctx: CaseContext) -> list[Comparison]:
             (f_star, dec.total(), abs(f_star(theta)), n * ctx.kappa)):
         v = rng.standard_normal(theta.size)
         v /= np.linalg.norm(v)
-        df, err, step = _directional_fd(f, theta, v)
+        df, err, step = ref.directional_derivative(f, theta, v)
         out.append(Comparison(abs(df - float(term.flat() @ v)),
                               derivative_tolerance(err, step, f_scale, cond)))
     return out
 
 
 # ------------------------------------------------------------------------------------------ 4.1
-def _haar_orthogonal(rng, n):
-    """Haar-distributed orthogonal matrix: QR of a Gaussian with the signs of diag(R) fixed
-    (Mezzadri 2007), without importing scipy.stats."""
-    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
-    return Q * np.sign(np.diag(R))
-
-
-def _tr_problem(rng, n, kind, m=1, log_tiny=-10.0):
-    Q = _haar_orthogonal(rng, n)
-    if kind == "definite":
-        w = rng.uniform(0.1, 3.0, n)
-    elif kind == "indefinite":
-        w = rng.uniform(-2.0, 2.0, n)
-    elif kind == "singular":
-        w = np.concatenate([[0.0], rng.uniform(0.1, 3.0, n - 1)])
-    else:
-        w1 = -rng.uniform(0.2, 2.0)
-        w = np.concatenate([np.full(m, w1), w1 + rng.uniform(0.1, 3.0, n - m)])
-    o = np.argsort(w)
-    w, Q = w[o], Q[:, o]
-    H = Q @ np.diag(w) @ Q.T
-    gam = rng.standard_normal(n)
-    r = float(np.exp(rng.uniform(-1.5, 1.5)))
-    if kind in ("hard", "near_hard"):
-        gam[:m] = 0.0
-        p_perp = np.linalg.norm(gam[m:] / (w[m:] - w[0]))
-        r = max(p_perp, 1e-3) * 2.0
-        if kind == "near_hard":
-            gam[:m] = 10.0**log_tiny * np.linalg.norm(gam) * rng.standard_normal(m)
-    return Q @ gam, 0.5 * (H + H.T), r
-
-
 def _mp_value(g, H, r):
     """60-digit optimal value of the same float problem (mpmath eigsy + bisection)."""
     import mpmath
@@ -263,18 +222,20 @@ def _mp_value(g, H, r):
           "hard (mult. 1–3)/near-hard problems",
           rule="backward-error bounds of the eigensolver (trust_region module: "
           "stationarity_tolerance, model_value_tolerance; Weyl)",
-          source="Moré & Sorensen 1983; P2; theory.md §4.2", budget="one")
+          source="Moré & Sorensen 1983; P2; docs/theory.md §4.2", budget="one")
 def _check_tr_solver(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 72)
     out = []
     probs = []
     for kind in ("definite", "indefinite", "singular"):
         for n in (1, 3, 6):
-            probs.append(_tr_problem(rng, n, kind))
+            probs.append(ref.trust_region_problem(n, rng, kind,
+                                                  rng.uniform(-1.5, 1.5) / np.log(10.0))[:3])
     for m in (1, 2, 3):
-        probs.append(_tr_problem(rng, 6, "hard", m))
+        probs.append(ref.trust_region_problem(6, rng, "hard", np.log10(2.0), multiplicity=m)[:3])
         for lt in (-4.0, -10.0, -15.0):
-            probs.append(_tr_problem(rng, 6, "near_hard", m, lt))
+            probs.append(ref.trust_region_problem(6, rng, "near_hard", np.log10(2.0),
+                                                  multiplicity=m, log_tiny=lt)[:3])
     for i, (g, H, r) in enumerate(probs):
         res = solve_trust_region_subproblem(g, H, r)
         n = g.size
@@ -297,11 +258,11 @@ def _check_tr_solver(ctx: CaseContext) -> list[Comparison]:
 # ------------------------------------------------------------------------------------------ 4.2
 @identity("4.2", "Δ* = z* − ẑ solves min gᵀΔ + ½ΔᵀH_zΔ (μ = 0) and min gᵀΔ (μ = 1) over "
           "‖Δ‖_{H_z} ≤ ρ = ‖g‖_{H_z⁻¹} (generic dense TR solver, sample with the largest ρ)",
-          rule="solve + stationarity_tolerance", source="P2; theory.md §4.2", budget="small",
+          rule="solve + stationarity_tolerance", source="P2; docs/theory.md §4.2", budget="small",
           applies=lambda s: sum(s.widths[1:-1]) <= 120)
 def _check_pc_tr_subproblem(ctx: CaseContext) -> list[Comparison]:
     net, x, y = ctx.net, ctx.x, ctx.y
-    tr = pc_trust_region_step(net, x, y, hessian=ctx.hessian, rtol=1.0)
+    tr = pc_trust_region_step(net, x, y, hessian=ctx.hessian, warn_if_error_above=None)
     i = int(np.argmax(tr.radius))
     if tr.radius[i] == 0:
         return [Comparison(0.0, 0.0)]
@@ -326,7 +287,7 @@ def _check_pc_tr_subproblem(ctx: CaseContext) -> list[Comparison]:
 # ------------------------------------------------------------------------------------------ 4.3
 @identity("4.3", "PC gradient along inference: t = 0 → only W_L (b_L), = λ∇_{W_L}ℒ; t = ∞ → ∇F*; "
           "z(t) = linpc.gradient_flow_activities; ‖z(t) − z*‖ ≤ e^{−λ_min t}‖ẑ − z*‖",
-          rule="exact / roundoff / solve", source="P2 abstract; theory.md §4.2, §8 item 11",
+          rule="exact / roundoff / solve", source="P2 abstract; docs/theory.md §4.2, §8.11",
           budget="small", applies=lambda s: sum(s.widths[1:-1]) <= 120)
 def _check_interpolation(ctx: CaseContext) -> list[Comparison]:
     net, x, y = ctx.net, ctx.x, ctx.y
@@ -365,7 +326,7 @@ def _check_interpolation(ctx: CaseContext) -> list[Comparison]:
 @identity("4.4", "one-hidden-unit model: simulated GD escape steps of BP (ℒ) and PC (F*) from εu "
           "lie in [t_pred − δ, t_pred + 1 + δ], t_pred = log(ρ/|⟨εu, v⟩|)/log(1 + η|λ_min|); "
           "t_PC < t_BP", rule="derived offset bound (shallow_escape module docstring)",
-          source="P2 shallow-model theorem; theory.md §4.2", budget="one")
+          source="P2 shallow-model theorem; docs/theory.md §4.2", budget="one")
 def _check_escape_steps(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 73)
     B, eta, rho = 64, 0.1, 0.01
@@ -407,7 +368,7 @@ def _check_escape_steps(ctx: CaseContext) -> list[Comparison]:
           "(c_{H+1} = −tr(V_{L:1}Σ_xy)), ord F* = 2 "
           "(c_2 = λc_2(ℒ) − λ²a_L²tr(V_LᵀΣ_yyV_L)/(2π_{L−1}));"
           " with skips ord ℒ = 2", rule="roundoff (chain of L products)",
-          source="P1, blog B4, P4 abstract; theory.md §5 item 1", budget="one")
+          source="P1, blog B4, P4 abstract; docs/theory.md §5.1", budget="one")
 def _check_flatness_orders(ctx: CaseContext) -> list[Comparison]:
     rng = np.random.default_rng(ctx.spec.seed + 74)
     out = []
@@ -447,7 +408,7 @@ def _check_flatness_orders(ctx: CaseContext) -> list[Comparison]:
 # ------------------------------------------------------------------------------------------ 5.2
 @identity("5.2", "exact Taylor coefficients of F*(θ+εV), ℒ(θ+εV): c_0 = F*, ℒ; c_1 = ⟨∇F*, V⟩ "
           "(envelope), ⟨∇ℒ, V⟩ (backprop); ℒ(θ+εV) = Σ_{k≤2L} c_kε^k at ε = ½",
-          rule="solve / roundoff", source="theory.md §5 item 2", budget="small",
+          rule="solve / roundoff", source="docs/theory.md §5.2", budget="small",
           applies=lambda s: sum(s.widths[1:-1]) <= 120)
 def _check_taylor(ctx: CaseContext) -> list[Comparison]:
     net, x, y = ctx.net, ctx.x, ctx.y
