@@ -26,12 +26,10 @@ import linpc
 from linpc import testing as lt
 from linpc.core.parameterisation import PARAM_TYPES, layer_scalings
 from linpc.numerics.tolerances import eigenvalue_tolerance, roundoff_tolerance
+from linpc.verify import Case, NetworkSpec, build_case
 from linpc.verify.random_networks import (
     CONDITION_RTOL,
-    Case,
-    NetworkSpec,
     activity_condition_number,
-    build_case,
     make_batch,
     rescale_to_condition,
 )

@@ -58,9 +58,10 @@ def _small(spec: NetworkSpec) -> bool:
     return sum(spec.widths[1:-1]) <= SMALL
 
 
-@identity("2.5.1", "F(z*) = (1/2B)Σ rᵀS⁻¹r (block Cholesky z*, LAPACK banded z*, SVD least "
-          "squares vs Theorem 1's S)", rule="solve", source="P1 Thm 1; docs/theory.md §2.1")
+@identity("2.5.1", rule="solve", source="P1 Thm 1; docs/theory.md §2.1")
 def _check_energy_closed_form(ctx: CaseContext) -> list[Comparison]:
+    """F(z*) = (1/2B)Σ rᵀS⁻¹r (block Cholesky z*, LAPACK banded z*, SVD least squares vs Theorem 1's
+    S)"""
     F_formula = ref.dense_equilibrated_energy(ctx.net, ctx.x, ctx.y)
     tol = ctx.energy_abs_tol()
 
@@ -76,10 +77,10 @@ def _check_energy_closed_form(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.1b", "F at converged gradient-descent inference = (1/2B)Σ rᵀS⁻¹r", rule="gd",
-          source="P1 Fig. 1; docs/theory.md §2.5.1", budget="small",
+@identity("2.5.1b", rule="gd", source="P1 Fig. 1; docs/theory.md §2.5.1", budget="small",
           applies=lambda s: _small(s) and s.n_hidden <= 16)
 def _check_energy_iterative(ctx: CaseContext) -> list[Comparison]:
+    """F at converged gradient-descent inference = (1/2B)Σ rᵀS⁻¹r"""
     ev = ctx.eig
     tol = 1e-9
     rho = contraction_factor(optimal_step_size(ev.lambda_min, ev.lambda_max), ev.lambda_min,
@@ -112,10 +113,9 @@ def _check_energy_iterative(ctx: CaseContext) -> list[Comparison]:
     return comps
 
 
-@identity("2.5.2", "H_z block formula = probed Hessian of F (any data, any z) = DᵀΠD; "
-          "∇_zF = H_z z − b", rule="roundoff", source="docs/theory.md §1.2",
-          budget="small", applies=_small)
+@identity("2.5.2", rule="roundoff", source="docs/theory.md §1.2", budget="small", applies=_small)
 def _check_activity_hessian(ctx: CaseContext) -> list[Comparison]:
+    """H_z block formula = probed Hessian of F (any data, any z) = DᵀΠD; ∇_zF = H_z z − b"""
     net, n = ctx.net, ctx.n
     Hd = ctx.hessian.to_dense()
     scale = np.linalg.norm(Hd, 2)
@@ -146,9 +146,9 @@ def _check_activity_hessian(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.3", "e*_l = π_l⁻¹ M_{L:l+1}ᵀ S⁻¹ r (errors at the Cholesky z*; S by Theorem 1)",
-          rule="solve", source="docs/theory.md §1.3")
+@identity("2.5.3", rule="solve", source="docs/theory.md §1.3")
 def _check_errors(ctx: CaseContext) -> list[Comparison]:
+    """e*_l = π_l⁻¹ M_{L:l+1}ᵀ S⁻¹ r (errors at the Cholesky z*; S by Theorem 1)"""
     Ms, _ = ref.dense_layer_maps(ctx.net)
     r = ctx.y - ref._dense_output(ctx.net, ctx.x)
     delta = np.linalg.solve(ctx.S, r.T).T
@@ -171,9 +171,9 @@ def _check_errors(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.4", "z*_l = M_{l:1}x + C_l S⁻¹r (Gaussian conditioning) = block Cholesky z* "
-          "= SVD least squares", rule="solve", source="docs/theory.md §1.3, §2.2")
+@identity("2.5.4", rule="solve", source="docs/theory.md §1.3, §2.2")
 def _check_activities(ctx: CaseContext) -> list[Comparison]:
+    """z*_l = M_{l:1}x + C_l S⁻¹r (Gaussian conditioning) = block Cholesky z* = SVD least squares"""
     zc = np.concatenate(ctx.eq_chol.activities, axis=1)
     zg = np.concatenate(ctx.eq_gauss.activities, axis=1)
     out = [Comparison(float(np.linalg.norm(zg - zc)), 2 * ctx.z_abs_tol())]
@@ -182,10 +182,10 @@ def _check_activities(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.5", "envelope theorem: ∇_θF* = PC gradient at z* (vs scipy.differentiate of "
-          "Theorem 1's F*, one direction per layer and bias)", rule="fd",
-          source="docs/theory.md §1.1, §2.5.5", budget="small", applies=_small)
+@identity("2.5.5", rule="fd", source="docs/theory.md §1.1, §2.5.5", budget="small", applies=_small)
 def _check_envelope(ctx: CaseContext) -> list[Comparison]:
+    """envelope theorem: ∇_θF* = PC gradient at z* (vs scipy.differentiate of Theorem 1's F*, one
+    direction per layer and bias)"""
     net = ctx.net
     g = equilibrated_energy_gradient(net, ctx.x, ctx.y, equilibrium=ctx.eq_chol).flat()
     theta = flatten_parameters(net)
@@ -222,10 +222,10 @@ def _check_envelope(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.6", "S⁻¹ = λI − λ²M_L[H_z⁻¹]_{HH}M_Lᵀ (Schur complement of the Cholesky factor) "
-          "and S (covariance recursion) vs Theorem 1's sum", rule="solve",
-          source="docs/theory.md §2.2.3")
+@identity("2.5.6", rule="solve", source="docs/theory.md §2.2.3")
 def _check_woodbury(ctx: CaseContext) -> list[Comparison]:
+    """S⁻¹ = λI − λ²M_L[H_z⁻¹]_{HH}M_Lᵀ (Schur complement of the Cholesky factor) and S (covariance
+    recursion) vs Theorem 1's sum"""
     S_inv = equilibrium_rescaling(ctx.net, method="cholesky", inverse=True, hessian=ctx.hessian)
     d = ctx.net.d_y
     out = [Comparison(rel_err(S_inv @ ctx.S, np.eye(d)), ctx.solve_tol())]
@@ -234,9 +234,9 @@ def _check_woodbury(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.8", "ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S) ≤ π_Lℒ; λ_min(H_z) > 0", rule="solve",
-          source="docs/theory.md §2.3")
+@identity("2.5.8", rule="solve", source="docs/theory.md §2.3")
 def _check_bounds(ctx: CaseContext) -> list[Comparison]:
+    """ℒ/λ_max(S) ≤ F* ≤ ℒ/λ_min(S) ≤ π_Lℒ; λ_min(H_z) > 0"""
     w = np.linalg.eigvalsh(ctx.S)
     lam = ctx.net.output_precision
     Lmse = mse_loss(ctx.net, ctx.x, ctx.y)
@@ -254,9 +254,9 @@ def _scalar_chain_case(ctx: CaseContext) -> bool:
     return all(w == 1 for w in ctx.spec.widths)
 
 
-@identity("2.5.9", "scalar chain: F* = ℒ/(λ⁻¹ + Σ_{l≥2} Π_{k≥l} (a_k w_k)²)", rule="roundoff",
-          source="P1; docs/theory.md §2.3", budget="one")
+@identity("2.5.9", rule="roundoff", source="P1; docs/theory.md §2.3", budget="one")
 def _check_scalar_chain(ctx: CaseContext) -> list[Comparison]:
+    """scalar chain: F* = ℒ/(λ⁻¹ + Σ_{l≥2} Π_{k≥l} (a_k w_k)²)"""
     out = []
     rng = np.random.default_rng(ctx.spec.seed + 3)
     for H in range(1, 9):
@@ -275,9 +275,9 @@ def _check_scalar_chain(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.10", "orthogonal invariance F*(QW_k, W_{k+1}Qᵀ) = F*; generic G changes F* but "
-          "not ℒ", rule="solve", source="docs/theory.md §2.4")
+@identity("2.5.10", rule="solve", source="docs/theory.md §2.4")
 def _check_invariance(ctx: CaseContext) -> list[Comparison]:
+    """orthogonal invariance F*(QW_k, W_{k+1}Qᵀ) = F*; generic G changes F* but not ℒ"""
     net = ctx.net
     rng = np.random.default_rng(ctx.spec.seed + 4)
     H = net.n_hidden
@@ -319,8 +319,9 @@ def _check_invariance(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("2.5.11", "W_L = 0 ⇒ F* = λℒ and ∇F* = λ∇ℒ", rule="solve", source="docs/theory.md §3.3")
+@identity("2.5.11", rule="solve", source="docs/theory.md §3.3")
 def _check_zero_last_layer(ctx: CaseContext) -> list[Comparison]:
+    """W_L = 0 ⇒ F* = λℒ and ∇F* = λ∇ℒ"""
     net = ctx.net
     Ws = list(net.weights)
     Ws[-1] = np.zeros_like(Ws[-1])
@@ -341,9 +342,9 @@ def _check_zero_last_layer(ctx: CaseContext) -> list[Comparison]:
             Comparison(float(np.linalg.norm(g_pc - lam * g_bp)), g_tol)]
 
 
-@identity("2.5.12", "H_z unchanged when W_1, the biases or the data change (probed from ∇_zF)",
-          rule="roundoff", source="docs/theory.md §1.2", budget="small", applies=_small)
+@identity("2.5.12", rule="roundoff", source="docs/theory.md §1.2", budget="small", applies=_small)
 def _check_independence(ctx: CaseContext) -> list[Comparison]:
+    """H_z unchanged when W_1, the biases or the data change (probed from ∇_zF)"""
     net, n = ctx.net, ctx.n
     rng = np.random.default_rng(ctx.spec.seed + 5)
     Ws = list(net.weights)
@@ -366,10 +367,10 @@ def _check_independence(ctx: CaseContext) -> list[Comparison]:
     return [Comparison(rel_err(H1, H2), SAFETY * n * EPS * (scale + s1 + s2) / scale)]
 
 
-@identity("2.5.13", "S = Cov(y) of the linear-Gaussian model (Monte Carlo, 200 000 draws)",
-          rule="mc", source="docs/theory.md §2.2.1", budget="one",
+@identity("2.5.13", rule="mc", source="docs/theory.md §2.2.1", budget="one",
           applies=lambda s: s.widths[-1] <= 6)
 def _check_monte_carlo(ctx: CaseContext) -> list[Comparison]:
+    """S = Cov(y) of the linear-Gaussian model (Monte Carlo, 200 000 draws)"""
     n_samples = 200_000
     _, ys = sample_gaussian_model(ctx.net, ctx.x[0], n_samples, rng=ctx.spec.seed + 6)
     emp = np.cov(ys, rowvar=False).reshape(ctx.net.d_y, ctx.net.d_y)
@@ -381,19 +382,18 @@ def _check_monte_carlo(ctx: CaseContext) -> list[Comparison]:
             Comparison(float((mean_err / mean_sig).max()), MONTE_CARLO_SIGMAS)]
 
 
-@identity("2.5.14", "residual nets (M_l = I + a_lW_l): F*, e*, z*, Woodbury via 2.5.1–2.5.6",
-          rule="solve", source="docs/theory.md §2.5.14",
-          applies=lambda s: s.use_skips)
+@identity("2.5.14", rule="solve", source="docs/theory.md §2.5.14", applies=lambda s: s.use_skips)
 def _check_residual(ctx: CaseContext) -> list[Comparison]:
+    """residual nets (M_l = I + a_lW_l): F*, e*, z*, Woodbury via 2.5.1–2.5.6"""
     out = []
     for key in ("2.5.1", "2.5.3", "2.5.4", "2.5.6"):
         out.extend(IDENTITIES[key].check(ctx))
     return out
 
 
-@identity("2.5.15", "λ → 0: |F*/λ − ℒ| and ‖∇F*/λ − ∇ℒ‖ are O(λ) (log–log slope 1)",
-          rule="slope", source="docs/theory.md §2.3", budget="small", applies=_small)
+@identity("2.5.15", rule="slope", source="docs/theory.md §2.3", budget="small", applies=_small)
 def _check_weak_precision(ctx: CaseContext) -> list[Comparison]:
+    """λ → 0: |F*/λ − ℒ| and ‖∇F*/λ − ∇ℒ‖ are O(λ) (log–log slope 1)"""
     net = ctx.net
     # S = λ⁻¹I + Q with Q = Σ_{l<L} π_l⁻¹ M_{L:l+1}M_{L:l+1}ᵀ independent of λ = π_L, so
     # S⁻¹ = λ(I + λQ)⁻¹ and F*/λ − ℒ = −(λ/2)tr(QR) + O((λ‖Q‖)²): probe λ‖Q‖ ∈ [1e-5, 1e-2],

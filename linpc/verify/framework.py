@@ -13,6 +13,7 @@ through :class:`CaseContext`. The rows themselves are in :mod:`linpc.verify.core
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -72,15 +73,31 @@ class Identity:
 IDENTITIES: dict[str, Identity] = {}
 
 
-def identity(key: str, title: str, *, rule: str, source: str,
+def identity(key: str, title: str | None = None, *, rule: str, source: str,
              applies: Callable[[NetworkSpec], bool] | None = None, budget: str = "all"):
     """Register a check ``f(ctx) -> list[Comparison]`` as a row of ``linpc verify``.
 
-    ``budget`` limits expensive checks: ``"all"`` runs on every case, ``"small"`` on cases with at
-    most 200 activities, ``"one"`` on the first applicable case only (plus its own sub-battery).
+    Parameters
+    ----------
+    key : str
+        The row's id (``"2.5.1"``, ``"3.4"``, …); ``linpc verify --only KEY`` selects it.
+    title : str, optional
+        What the row checks; by default the first paragraph of the check's docstring.
+    rule : str
+        The tolerance rule, a key of :data:`linpc.numerics.tolerances.RULES` or a description.
+    source : str
+        The paper and the ``docs/theory.md`` section of the statement.
+    applies : callable, optional
+        ``applies(spec) -> bool`` selects the battery's cases the row runs on (default: all).
+    budget : {"all", "small", "one"}
+        Limits expensive checks: ``"all"`` runs on every case, ``"small"`` on cases with at most
+        200 activities, ``"one"`` on the first applicable case only (plus its own sub-battery).
     """
     def deco(f):
-        IDENTITIES[key] = Identity(key, title, rule, source, f,
+        text = title if title is not None else (inspect.getdoc(f) or "").split("\n\n")[0]
+        if not text.strip():
+            raise ValueError(f"identity {key}: give a title or a docstring to the check")
+        IDENTITIES[key] = Identity(key, " ".join(text.split()), rule, source, f,
                                    applies or (lambda s: True), budget)
         return f
     return deco

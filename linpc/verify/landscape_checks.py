@@ -99,10 +99,10 @@ def _fd_hvp(ctx: CaseContext, grad, hvp, gtol: float, n_dir: int, seed: int) -> 
     return out
 
 
-@identity("3.1", "∇²F* v (Schur complement F_θθ − F_θz H_z⁻¹F_zθ) = d/dt ∇F*(θ+tv) "
-          "(scipy.differentiate of the envelope gradient)", rule="fd",
-          source="P1 Thm 1; docs/theory.md §3", budget="small", applies=_small_p)
+@identity("3.1", rule="fd", source="P1 Thm 1; docs/theory.md §3", budget="small", applies=_small_p)
 def _check_energy_hvp(ctx: CaseContext) -> list[Comparison]:
+    """∇²F* v (Schur complement F_θθ − F_θz H_z⁻¹F_zθ) = d/dt ∇F*(θ+tv) (scipy.differentiate of the
+    envelope gradient)"""
     net = ctx.net
     op = EquilibratedEnergyHessian(net, ctx.x, ctx.y, hessian=ctx.hessian, warn_if_error_above=None)
 
@@ -114,10 +114,10 @@ def _check_energy_hvp(ctx: CaseContext) -> list[Comparison]:
     return _fd_hvp(ctx, grad, op.apply, gtol, 2, 31)
 
 
-@identity("3.2", "∇²ℒ v (Gauss–Newton + residual term) = d/dt ∇ℒ(θ+tv) (scipy.differentiate "
-          "of backpropagation)", rule="fd", source="docs/theory.md §3.1", budget="small",
-          applies=_small_p)
+@identity("3.2", rule="fd", source="docs/theory.md §3.1", budget="small", applies=_small_p)
 def _check_mse_hvp(ctx: CaseContext) -> list[Comparison]:
+    """∇²ℒ v (Gauss–Newton + residual term) = d/dt ∇ℒ(θ+tv) (scipy.differentiate of
+    backpropagation)"""
     net = ctx.net
     op = MSEHessian(net, ctx.x, ctx.y)
 
@@ -128,11 +128,11 @@ def _check_mse_hvp(ctx: CaseContext) -> list[Comparison]:
     return _fd_hvp(ctx, grad, op.apply, gtol, 2, 32)
 
 
-@identity("3.3", "∇²F* = Schur complement of the probed joint (Z, θ) Hessian of F_B (dense "
-          "solve); the operators of ∇²F* and ∇²ℒ are symmetric", rule="solve",
-          source="docs/theory.md §3", budget="small",
+@identity("3.3", rule="solve", source="docs/theory.md §3", budget="small",
           applies=lambda s: _small_p(s) and s.batch * sum(s.widths[1:-1]) + _params(s) <= 400)
 def _check_schur(ctx: CaseContext) -> list[Comparison]:
+    """∇²F* = Schur complement of the probed joint (Z, θ) Hessian of F_B (dense solve); the
+    operators of ∇²F* and ∇²ℒ are symmetric"""
     net, x, y = ctx.net, ctx.x, ctx.y
     B, n, P = x.shape[0], net.n_activities, net.n_parameters
     eq = ctx.eq_chol
@@ -190,10 +190,11 @@ def _origin_cases(rng: np.random.Generator):
     return cases
 
 
-@identity("3.4", "origin: numerical ∇²F*(0), ∇²ℒ(0) = closed-form blocks; spectra = spec(K)×N / "
-          "±a₁a₂σ(Σ_yx)×N (H=1), −λ²a_L²λ(Σ_yy)/π_H ×n_H / 0 (H≥2)", rule="eigen",
-          source="P1 Thm 2, Figs. 3–4, 8; docs/theory.md §3.1–3.2", budget="one")
+@identity("3.4", rule="eigen", source="P1 Thm 2, Figs. 3–4, 8; docs/theory.md §3.1–3.2",
+          budget="one")
 def _check_origin(ctx: CaseContext) -> list[Comparison]:
+    """origin: numerical ∇²F*(0), ∇²ℒ(0) = closed-form blocks; spectra = spec(K)×N / ±a₁a₂σ(Σ_yx)×N
+    (H=1), −λ²a_L²λ(Σ_yy)/π_H ×n_H / 0 (H≥2)"""
     rng = np.random.default_rng(ctx.spec.seed + 34)
     out = []
     for net, x, y in _origin_cases(rng):
@@ -213,9 +214,9 @@ def _check_origin(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("3.5", "toy y = −x, H = 1: λ_min(∇²F*(0))/λ_min(∇²ℒ(0)) = φ = (1+√5)/2; F*: "
-          "σ_k(Σ_xx)(−1±√5)/2", rule="eigen", source="P1 Fig. 3; docs/theory.md §3.2", budget="one")
+@identity("3.5", rule="eigen", source="P1 Fig. 3; docs/theory.md §3.2", budget="one")
 def _check_golden(ctx: CaseContext) -> list[Comparison]:
+    """toy y = −x, H = 1: λ_min(∇²F*(0))/λ_min(∇²ℒ(0)) = φ = (1+√5)/2; F*: σ_k(Σ_xx)(−1±√5)/2"""
     out = []
     for d, N in ((1, 1), (2, 10), (3, 4)):
         x, y = toy_gaussian(64, d, rng=ctx.spec.seed + 35 + d)
@@ -235,10 +236,10 @@ def _check_golden(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("3.6", "W_L = 0: ∇F* = λ∇ℒ and ∇²F* (Schur) = λ∇²ℒ − λ²a_L²(R ⊗ G), "
-          "G = Σ_l π_l⁻¹M_{L−1:l+1}M_{L−1:l+1}ᵀ", rule="solve", source="docs/theory.md §3.3",
-          budget="small", applies=_small_p)
+@identity("3.6", rule="solve", source="docs/theory.md §3.3", budget="small", applies=_small_p)
 def _check_last_layer_zero(ctx: CaseContext) -> list[Comparison]:
+    """W_L = 0: ∇F* = λ∇ℒ and ∇²F* (Schur) = λ∇²ℒ − λ²a_L²(R ⊗ G), G = Σ_l
+    π_l⁻¹M_{L−1:l+1}M_{L−1:l+1}ᵀ"""
     net = ctx.net
     Ws = list(net.weights)
     Ws[-1] = np.zeros_like(Ws[-1])
@@ -262,11 +263,11 @@ def _check_last_layer_zero(ctx: CaseContext) -> list[Comparison]:
             Comparison(float(np.linalg.norm(g_pc - lam * g_bp)), gtol)]
 
 
-@identity("3.7", "zero-rank saddles (W_L = 0, M_{L−1:1} = 0): critical for ℒ and F*; F* strict "
-          "with λ_min ≤ −λ²a_L²λ_max(Σ_yy)λ_max(G) (= for P1's 'other saddle', H = 3, 4, with "
-          "rank(Σ_yy)·n_H negative eigenvalues); ℒ non-strict", rule="eigen",
-          source="P1 Thm 3, Figs. 9–10; docs/theory.md §3.3", budget="one")
+@identity("3.7", rule="eigen", source="P1 Thm 3, Figs. 9–10; docs/theory.md §3.3", budget="one")
 def _check_zero_rank(ctx: CaseContext) -> list[Comparison]:
+    """zero-rank saddles (W_L = 0, M_{L−1:1} = 0): critical for ℒ and F*; F* strict with λ_min ≤
+    −λ²a_L²λ_max(Σ_yy)λ_max(G) (= for P1's 'other saddle', H = 3, 4, with rank(Σ_yy)·n_H negative
+    eigenvalues); ℒ non-strict"""
     rng = np.random.default_rng(ctx.spec.seed + 37)
     out = []
     for H in (3, 4):
@@ -304,10 +305,10 @@ def _check_zero_rank(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("3.8", "orders of flatness at 0: |ℒ(εV)−ℒ(0)| ~ ε^{H+1}, |F*(εV)−F*(0)| ~ ε², "
-          "‖∇ℒ‖ ~ ε^H, ‖∇F*‖ ~ ε (log–log slopes, H = 1..4)", rule="slope",
-          source="P1, blog B2, P4 abstract; docs/theory.md §5.1", budget="one")
+@identity("3.8", rule="slope", source="P1, blog B2, P4 abstract; docs/theory.md §5.1", budget="one")
 def _check_flatness(ctx: CaseContext) -> list[Comparison]:
+    """orders of flatness at 0: |ℒ(εV)−ℒ(0)| ~ ε^{H+1}, |F*(εV)−F*(0)| ~ ε², ‖∇ℒ‖ ~ ε^H, ‖∇F*‖ ~ ε
+    (log–log slopes, H = 1..4)"""
     out = []
     for H in (1, 2, 3, 4):
         widths = (2,) + (3,) * H + (2,)
@@ -317,11 +318,11 @@ def _check_flatness(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("3.9", "escape-time ratio t_PC/t_BP of the one-hidden-unit model = "
-          "log(1+η|λ_min(∇²ℒ)|)/log(1+η|λ_min(∇²F*)|) (→ 2|s_xy|/(s_yy+√(s_yy²+4s_xy²)) = 1/φ)",
-          rule="escape-time slopes: bound from integer rounding of escape steps",
+@identity("3.9", rule="escape-time slopes: bound from integer rounding of escape steps",
           source="P2; docs/theory.md §4.2", budget="one")
 def _check_escape(ctx: CaseContext) -> list[Comparison]:
+    """escape-time ratio t_PC/t_BP of the one-hidden-unit model =
+    log(1+η|λ_min(∇²ℒ)|)/log(1+η|λ_min(∇²F*)|) (→ 2|s_xy|/(s_yy+√(s_yy²+4s_xy²)) = 1/φ)"""
     x, y = toy_gaussian(64, 1, rng=ctx.spec.seed + 39)
     fit = escape_time_ratio(origin_network((1, 1, 1)), x, y, rng=ctx.spec.seed + 40)
     return [Comparison(abs(fit.ratio - fit.predicted_discrete), fit.ratio_error)]
@@ -333,11 +334,11 @@ def _not_critical(cf) -> Comparison:
     return Comparison(0.0 if ok else 1.0, 0.0)
 
 
-@identity("3.10", "critical sets differ: an MSE minimiser with r ≠ 0 and a zero-rank ℒ-critical "
-          "point with W_L ≠ 0 are not critical for F* (gradient ≫ tolerance)",
-          rule="gradient round-off bound (running error, Higham §3.3)",
+@identity("3.10", rule="gradient round-off bound (running error, Higham §3.3)",
           source="docs/theory.md §2.4, §3.3, §8.9", budget="one")
 def _check_critical_sets(ctx: CaseContext) -> list[Comparison]:
+    """critical sets differ: an MSE minimiser with r ≠ 0 and a zero-rank ℒ-critical point with W_L ≠
+    0 are not critical for F* (gradient ≫ tolerance)"""
     rng = np.random.default_rng(ctx.spec.seed + 41)
     out = []
     # (a) H = 1, N ≥ d_y: W_2 W_1 = least-squares solution M* (r ≠ 0 for noisy data)

@@ -54,10 +54,11 @@ def _small(spec) -> bool:
     return sum(spec.widths[1:-1]) <= SMALL
 
 
-@identity("6.1", "multipliers a_l of SP/NTP/μPC (per fan-in and jpc's first-hidden-width "
-          "convention, γ) = hand-written table; LinearPCN uses them", rule="roundoff",
-          source="P3 Table 1; jpc _get_param_scalings; docs/theory.md §1.4", budget="one")
+@identity("6.1", rule="roundoff", source="P3 Table 1; jpc _get_param_scalings; docs/theory.md §1.4",
+          budget="one")
 def _check_scalings(ctx: CaseContext) -> list[Comparison]:
+    """multipliers a_l of SP/NTP/μPC (per fan-in and jpc's first-hidden-width convention, γ) =
+    hand-written table; LinearPCN uses them"""
     rng = np.random.default_rng(ctx.spec.seed + 61)
     out = []
     for _ in range(30):
@@ -77,11 +78,11 @@ def _check_scalings(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("6.2", "activity decay δ: F*(δ), z*(δ) by block Cholesky = SVD least squares; "
-          "H_z(δ) spectrum = H_z(0) + δ; dF*/dδ = ½‖z*‖² (scipy.differentiate); H = 1 closed form",
-          rule="solve", source="docs/theory.md §6.2 remedies; jpc activity_decay", budget="small",
-          applies=_small)
+@identity("6.2", rule="solve", source="docs/theory.md §6.2 remedies; jpc activity_decay",
+          budget="small", applies=_small)
 def _check_decay(ctx: CaseContext) -> list[Comparison]:
+    """activity decay δ: F*(δ), z*(δ) by block Cholesky = SVD least squares; H_z(δ) spectrum =
+    H_z(0) + δ; dF*/dδ = ½‖z*‖² (scipy.differentiate); H = 1 closed form"""
     from scipy.differentiate import derivative
 
     net = ctx.net.replace(activity_decay=_DECAY)
@@ -131,10 +132,9 @@ def _energy_at_zero(net: LinearPCN, x, y) -> np.ndarray:
     return energy(net, zs, x, y, per_sample=True)
 
 
-@identity("6.3", "κ(T_H) and λ_k(T_H) = 4sin²((2k−1)π/(2(2H+1))) vs LAPACK eigvalsh_tridiagonal, "
-          "H = 1..200", rule="eigen", source="docs/theory.md §6.2 (small-branch limit)",
-          budget="one")
+@identity("6.3", rule="eigen", source="docs/theory.md §6.2 (small-branch limit)", budget="one")
 def _check_tridiagonal(ctx: CaseContext) -> list[Comparison]:
+    """κ(T_H) and λ_k(T_H) = 4sin²((2k−1)π/(2(2H+1))) vs LAPACK eigvalsh_tridiagonal, H = 1..200"""
     out = []
     for H in [*range(1, 65), 100, 127, 200]:
         d, e = tridiagonal_limit_matrix(H)
@@ -147,10 +147,10 @@ def _check_tridiagonal(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("6.4", "small-branch limit: ‖H_z − T_H⊗I‖₂ (banded eig) ≤ 4ε + ε², and = O(ε) with "
-          "a constant rate (μPC ResNet, branches scaled by s = 10⁻¹…10⁻⁴)", rule="slope",
-          source="docs/theory.md §6.2 [der]", budget="one")
+@identity("6.4", rule="slope", source="docs/theory.md §6.2 [der]", budget="one")
 def _check_small_branch(ctx: CaseContext) -> list[Comparison]:
+    """small-branch limit: ‖H_z − T_H⊗I‖₂ (banded eig) ≤ 4ε + ε², and = O(ε) with a constant rate
+    (μPC ResNet, branches scaled by s = 10⁻¹…10⁻⁴)"""
     out = []
     rng = np.random.default_rng(ctx.spec.seed + 64)
     for H, N in ((1, 5), (3, 4), (6, 3)):
@@ -171,10 +171,10 @@ def _check_small_branch(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("6.5", "extreme eigenvalues of H_z: LAPACK banded = dense eigh (Weyl); two-pass "
-          "Lanczos = banded within its Ritz residual", rule="eigen",
-          source="docs/theory.md §6.2; P3 §3", budget="small", applies=_small)
+@identity("6.5", rule="eigen", source="docs/theory.md §6.2; P3 §3", budget="small", applies=_small)
 def _check_extremes(ctx: CaseContext) -> list[Comparison]:
+    """extreme eigenvalues of H_z: LAPACK banded = dense eigh (Weyl); two-pass Lanczos = banded
+    within its Ritz residual"""
     hz = ctx.hessian
     w = np.linalg.eigvalsh(ref.dense_activity_hessian(ctx.net))
     tol = eigenvalue_tolerance(len(w), w[-1])
@@ -187,10 +187,10 @@ def _check_extremes(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("6.6", "forward pass at μPC init: Monte Carlo E‖ẑ_l‖² (400 networks) = "
-          "(1+1/L)^{l−1}N‖x‖²/D and d_y E‖z_H‖²/N² (z-scores)", rule=_MC_RULE,
-          source="docs/theory.md §1.4", budget="one")
+@identity("6.6", rule=_MC_RULE, source="docs/theory.md §1.4", budget="one")
 def _check_forward_scale(ctx: CaseContext) -> list[Comparison]:
+    """forward pass at μPC init: Monte Carlo E‖ẑ_l‖² (400 networks) = (1+1/L)^{l−1}N‖x‖²/D and d_y
+    E‖z_H‖²/N² (z-scores)"""
     rng = np.random.default_rng(ctx.spec.seed + 66)
     N, H, D, d_y = 16, 6, 5, 3
     widths = (D,) + (N,) * H + (d_y,)
@@ -206,10 +206,10 @@ def _check_forward_scale(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("6.7", "E[S] at μPC init: Monte Carlo (300 networks) = 1 + (L/N)((1+1/L)^{L−1} − 1) "
-          "= the general second-moment formula", rule=_MC_RULE, source="docs/theory.md §6.3 [der]",
-          budget="one")
+@identity("6.7", rule=_MC_RULE, source="docs/theory.md §6.3 [der]", budget="one")
 def _check_expected_rescaling(ctx: CaseContext) -> list[Comparison]:
+    """E[S] at μPC init: Monte Carlo (300 networks) = 1 + (L/N)((1+1/L)^{L−1} − 1) = the general
+    second-moment formula"""
     rng = np.random.default_rng(ctx.spec.seed + 67)
     out = []
     for N, H in ((8, 3), (16, 7)):
@@ -239,11 +239,11 @@ def _conditioning_medians(setting: str, depths, N: int, seed: int) -> np.ndarray
     return np.array(med)
 
 
-@identity("6.8", "κ(H_z) grows with depth (median of 3 seeds, every setting); μPC: "
-          "κ/κ(T_H) in [2, 8] and log–log slope ≈ 2 (Θ(H²))",
-          rule="structural facts (0 error) and log–log slope within ±0.3 of 2",
+@identity("6.8", rule="structural facts (0 error) and log–log slope within ±0.3 of 2",
           source="docs/theory.md §6.2 table; P3 §3–4", budget="one")
 def _check_growth(ctx: CaseContext) -> list[Comparison]:
+    """κ(H_z) grows with depth (median of 3 seeds, every setting); μPC: κ/κ(T_H) in [2, 8] and
+    log–log slope ≈ 2 (Θ(H²))"""
     out = []
     depths = (1, 2, 4, 8)
     for setting in ("sp_uniform", "sp_normal", "sp_uniform_skips", "mupc", "mupc_no_skips"):
@@ -257,12 +257,12 @@ def _check_growth(ctx: CaseContext) -> list[Comparison]:
     return out
 
 
-@identity("6.9", "GD inference steps: measured ≤ ⌈log tol/log ρ⌉ (from κ), and = the exact count "
-          "from the eigendecomposition of H_z (±1)",
-          rule="structural: measured ≤ predicted (0 error); |measured − exact| ≤ 1 step",
+@identity("6.9", rule="structural: measured ≤ predicted (0 error); |measured − exact| ≤ 1 step",
           source="docs/theory.md §1.3; P3 §3", budget="small",
           applies=lambda s: sum(s.widths[1:-1]) <= 60 and s.n_hidden <= 8)
 def _check_inference_steps(ctx: CaseContext) -> list[Comparison]:
+    """GD inference steps: measured ≤ ⌈log tol/log ρ⌉ (from κ), and = the exact count from the
+    eigendecomposition of H_z (±1)"""
     ev = ctx.eig
     if ev.condition_number > 1e4:     # keep the row fast; the identity does not depend on κ
         return []

@@ -77,10 +77,10 @@ def _rescaled_S_condition(net: LinearPCN) -> float:
 
 
 # ------------------------------------------------------------------------------------- 2.5.7
-@identity("2.5.7", "TR value F* = λℓ − ½gᵀH_z⁻¹g (block Cholesky) = ½rᵀS⁻¹r (Theorem 1); "
-          "Δ* = −H_z⁻¹g = z* − ẑ (Gaussian z*); g = ∇_zF(ẑ) has only g_H = −λM_Lᵀr",
-          rule="solve", source="P2; docs/theory.md §4.2, §2.5.7")
+@identity("2.5.7", rule="solve", source="P2; docs/theory.md §4.2, §2.5.7")
 def _check_tr_value(ctx: CaseContext) -> list[Comparison]:
+    """TR value F* = λℓ − ½gᵀH_z⁻¹g (block Cholesky) = ½rᵀS⁻¹r (Theorem 1); Δ* = −H_z⁻¹g = z* − ẑ
+    (Gaussian z*); g = ∇_zF(ẑ) has only g_H = −λM_Lᵀr"""
     net, x, y = ctx.net, ctx.x, ctx.y
     tr = pc_trust_region_step(net, x, y, hessian=ctx.hessian, warn_if_error_above=None)
     r = y - ref._dense_output(net, x)                 # Theorem 1: ½rᵀS⁻¹r, S by explicit products
@@ -101,10 +101,10 @@ def _check_tr_value(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------ 2.5.16
-@identity("2.5.16", "Neumann series F* = Σ_k (−1)^kλ^{k+1}½tr(Q^kR) at λ‖Q‖₂ = ½: |F* − F*_K| ≤ "
-          "λℒ(λ‖Q‖)^{K+1}/(1+λ‖Q‖), partial sums alternate (vs block-Cholesky F*)",
-          rule="solve", source="P1 Thm 1, P4 abstract; docs/theory.md §5.2, §2.5.16")
+@identity("2.5.16", rule="solve", source="P1 Thm 1, P4 abstract; docs/theory.md §5.2, §2.5.16")
 def _check_neumann(ctx: CaseContext) -> list[Comparison]:
+    """Neumann series F* = Σ_k (−1)^kλ^{k+1}½tr(Q^kR) at λ‖Q‖₂ = ½: |F* − F*_K| ≤
+    λℒ(λ‖Q‖)^{K+1}/(1+λ‖Q‖), partial sums alternate (vs block-Cholesky F*)"""
     base = ctx.net
     qn = float(np.linalg.eigvalsh(rescaling_series_matrix(base))[-1])
     if qn <= 1e-12:
@@ -124,11 +124,11 @@ def _check_neumann(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------ 2.5.17
-@identity("2.5.17", "∇F* = λ∇ℒ + (∂g/∂θ)ᵀΔ* + ½Δ*ᵀ(∂H_z/∂θ)Δ*: sum = envelope gradient; each term "
-          "= scipy.differentiate of its definition; sum = FD of SVD least-squares F*",
-          rule="fd", source="P2 (blog B1); docs/theory.md §4.2, §2.5.17", budget="small",
+@identity("2.5.17", rule="fd", source="P2 (blog B1); docs/theory.md §4.2, §2.5.17", budget="small",
           applies=_tiny)
 def _check_decomposition(ctx: CaseContext) -> list[Comparison]:
+    """∇F* = λ∇ℒ + (∂g/∂θ)ᵀΔ* + ½Δ*ᵀ(∂H_z/∂θ)Δ*: sum = envelope gradient; each term =
+    scipy.differentiate of its definition; sum = FD of SVD least-squares F*"""
     net = ctx.net
     dec = weight_gradient_decomposition(net, ctx.x, ctx.y)
     g_env = equilibrated_energy_gradient(net, ctx.x, ctx.y, equilibrium=ctx.eq_gauss).flat()
@@ -217,13 +217,13 @@ def _mp_value(g, H, r):
         return float(val([-gi / (wi + mu) for gi, wi in zip(gam, w, strict=True)]))
 
 
-@identity("4.1", "exact TR subproblem solver: KKT certificate ((H+μI)p = −g, ‖p‖ ≤ Δ, "
-          "μ(Δ−‖p‖) = 0, H+μI ⪰ 0) and 60-digit optimal value; definite/indefinite/singular/"
-          "hard (mult. 1–3)/near-hard problems",
+@identity("4.1",
           rule="backward-error bounds of the eigensolver (trust_region module: "
           "stationarity_tolerance, model_value_tolerance; Weyl)",
           source="Moré & Sorensen 1983; P2; docs/theory.md §4.2", budget="one")
 def _check_tr_solver(ctx: CaseContext) -> list[Comparison]:
+    """exact TR subproblem solver: KKT certificate ((H+μI)p = −g, ‖p‖ ≤ Δ, μ(Δ−‖p‖) = 0, H+μI ⪰ 0)
+    and 60-digit optimal value; definite/indefinite/singular/hard (mult. 1–3)/near-hard problems"""
     rng = np.random.default_rng(ctx.spec.seed + 72)
     out = []
     probs = []
@@ -256,11 +256,11 @@ def _check_tr_solver(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------------ 4.2
-@identity("4.2", "Δ* = z* − ẑ solves min gᵀΔ + ½ΔᵀH_zΔ (μ = 0) and min gᵀΔ (μ = 1) over "
-          "‖Δ‖_{H_z} ≤ ρ = ‖g‖_{H_z⁻¹} (generic dense TR solver, sample with the largest ρ)",
-          rule="solve + stationarity_tolerance", source="P2; docs/theory.md §4.2", budget="small",
-          applies=lambda s: sum(s.widths[1:-1]) <= 120)
+@identity("4.2", rule="solve + stationarity_tolerance", source="P2; docs/theory.md §4.2",
+          budget="small", applies=lambda s: sum(s.widths[1:-1]) <= 120)
 def _check_pc_tr_subproblem(ctx: CaseContext) -> list[Comparison]:
+    """Δ* = z* − ẑ solves min gᵀΔ + ½ΔᵀH_zΔ (μ = 0) and min gᵀΔ (μ = 1) over ‖Δ‖_{H_z} ≤ ρ =
+    ‖g‖_{H_z⁻¹} (generic dense TR solver, sample with the largest ρ)"""
     net, x, y = ctx.net, ctx.x, ctx.y
     tr = pc_trust_region_step(net, x, y, hessian=ctx.hessian, warn_if_error_above=None)
     i = int(np.argmax(tr.radius))
@@ -285,11 +285,11 @@ def _check_pc_tr_subproblem(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------------ 4.3
-@identity("4.3", "PC gradient along inference: t = 0 → only W_L (b_L), = λ∇_{W_L}ℒ; t = ∞ → ∇F*; "
-          "z(t) = linpc.gradient_flow_activities; ‖z(t) − z*‖ ≤ e^{−λ_min t}‖ẑ − z*‖",
-          rule="exact / roundoff / solve", source="P2 abstract; docs/theory.md §4.2, §8.11",
+@identity("4.3", rule="exact / roundoff / solve", source="P2 abstract; docs/theory.md §4.2, §8.11",
           budget="small", applies=lambda s: sum(s.widths[1:-1]) <= 120)
 def _check_interpolation(ctx: CaseContext) -> list[Comparison]:
+    """PC gradient along inference: t = 0 → only W_L (b_L), = λ∇_{W_L}ℒ; t = ∞ → ∇F*; z(t) =
+    linpc.gradient_flow_activities; ‖z(t) − z*‖ ≤ e^{−λ_min t}‖ẑ − z*‖"""
     net, x, y = ctx.net, ctx.x, ctx.y
     lmin = ctx.eig.lambda_min
     times = np.array([0.0, 1.0 / lmin, 5.0 / lmin, np.inf])
@@ -323,11 +323,11 @@ def _check_interpolation(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------------ 4.4
-@identity("4.4", "one-hidden-unit model: simulated GD escape steps of BP (ℒ) and PC (F*) from εu "
-          "lie in [t_pred − δ, t_pred + 1 + δ], t_pred = log(ρ/|⟨εu, v⟩|)/log(1 + η|λ_min|); "
-          "t_PC < t_BP", rule="derived offset bound (shallow_escape module docstring)",
+@identity("4.4", rule="derived offset bound (shallow_escape module docstring)",
           source="P2 shallow-model theorem; docs/theory.md §4.2", budget="one")
 def _check_escape_steps(ctx: CaseContext) -> list[Comparison]:
+    """one-hidden-unit model: simulated GD escape steps of BP (ℒ) and PC (F*) from εu lie in [t_pred
+    − δ, t_pred + 1 + δ], t_pred = log(ρ/|⟨εu, v⟩|)/log(1 + η|λ_min|); t_PC < t_BP"""
     rng = np.random.default_rng(ctx.spec.seed + 73)
     B, eta, rho = 64, 0.1, 0.01
     x = rng.normal(1.0, 0.1, B)
@@ -364,12 +364,12 @@ def _check_escape_steps(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------------ 5.1
-@identity("5.1", "orders of flatness at θ = 0 from exact Taylor coefficients: plain ord ℒ = H+1 "
-          "(c_{H+1} = −tr(V_{L:1}Σ_xy)), ord F* = 2 "
-          "(c_2 = λc_2(ℒ) − λ²a_L²tr(V_LᵀΣ_yyV_L)/(2π_{L−1}));"
-          " with skips ord ℒ = 2", rule="roundoff (chain of L products)",
+@identity("5.1", rule="roundoff (chain of L products)",
           source="P1, blog B4, P4 abstract; docs/theory.md §5.1", budget="one")
 def _check_flatness_orders(ctx: CaseContext) -> list[Comparison]:
+    """orders of flatness at θ = 0 from exact Taylor coefficients: plain ord ℒ = H+1 (c_{H+1} =
+    −tr(V_{L:1}Σ_xy)), ord F* = 2 (c_2 = λc_2(ℒ) − λ²a_L²tr(V_LᵀΣ_yyV_L)/(2π_{L−1})); with skips ord
+    ℒ = 2"""
     rng = np.random.default_rng(ctx.spec.seed + 74)
     out = []
     for H in (1, 2, 3, 4, 6):
@@ -406,11 +406,11 @@ def _check_flatness_orders(ctx: CaseContext) -> list[Comparison]:
 
 
 # ------------------------------------------------------------------------------------------ 5.2
-@identity("5.2", "exact Taylor coefficients of F*(θ+εV), ℒ(θ+εV): c_0 = F*, ℒ; c_1 = ⟨∇F*, V⟩ "
-          "(envelope), ⟨∇ℒ, V⟩ (backprop); ℒ(θ+εV) = Σ_{k≤2L} c_kε^k at ε = ½",
-          rule="solve / roundoff", source="docs/theory.md §5.2", budget="small",
+@identity("5.2", rule="solve / roundoff", source="docs/theory.md §5.2", budget="small",
           applies=lambda s: sum(s.widths[1:-1]) <= 120)
 def _check_taylor(ctx: CaseContext) -> list[Comparison]:
+    """exact Taylor coefficients of F*(θ+εV), ℒ(θ+εV): c_0 = F*, ℒ; c_1 = ⟨∇F*, V⟩ (envelope), ⟨∇ℒ,
+    V⟩ (backprop); ℒ(θ+εV) = Σ_{k≤2L} c_kε^k at ε = ½"""
     net, x, y = ctx.net, ctx.x, ctx.y
     rng = np.random.default_rng(ctx.spec.seed + 75)
     v = rng.standard_normal(net.n_parameters)
