@@ -1,38 +1,208 @@
-"""BLAS threading for many small dense kernels.
+"""linpc's thread policy: how a linpc call uses the cores.
 
-Threaded OpenBLAS is slow for the ``N ≲ 1000`` blocks of the block-tridiagonal factorisation: a
-threaded ``dpotrf`` of a 512 × 512 block took 85 ms on a 2-core machine, against 5 ms on one
-thread. linpc therefore runs its block kernels with BLAS limited to one thread
-(``threadpoolctl``) and uses the cores itself, by running independent block kernels in Python
-threads (NumPy and SciPy release the GIL inside BLAS/LAPACK).
+The policy (README, "Threads"):
 
-The limit is process-wide while it is active (``threadpoolctl`` semantics); it is restored on exit.
+1. **Budget.** A linpc call may keep at most ``T`` threads busy, where ``T`` is
+   ``LINPC_NUM_THREADS`` if set, else the BLAS thread limit in force when the call starts (which
+   reflects ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` and any
+   enclosing ``threadpoolctl`` context), never more than the cores this process may run on.
+2. **BLAS runs on one thread inside linpc calls.** Every public routine is wrapped by
+   :func:`thread_policy`, which sets the BLAS pools to one thread on entry and restores the
+   caller's setting on exit. Threaded BLAS does not pay for the ``N ≲ 1000`` products that
+   linpc's block algorithms are made of, and its worker threads busy-wait between calls: with
+   several processes on a shared machine they spin against each other and a run becomes many
+   times slower (17× measured with three processes on two cores, ``benchmarks/under_load.py``).
+3. **linpc uses the cores itself** where the work is large enough: the block kernels run
+   independent products in up to ``min(T, 4)`` Python threads (NumPy and SciPy release the GIL in
+   BLAS/LAPACK), each with single-threaded BLAS.
+4. **Processes.** ``linpc reproduce --jobs P`` runs at most ``T`` worker processes and gives
+   each ``max(1, T // P)`` threads (:func:`plan_processes`, :func:`configure_worker`), so the
+   busy threads never exceed the budget.
+
+The BLAS setting is process-wide (``threadpoolctl`` semantics): while any linpc call is running,
+BLAS calls made by other Python threads of the same process also run on one thread.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
+import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import TypeVar
 
-__all__ = ["single_threaded_blas", "worker_count"]
+__all__ = [
+    "ENV_VAR",
+    "available_cores",
+    "configure_worker",
+    "plan_processes",
+    "single_threaded_blas",
+    "thread_budget",
+    "thread_policy",
+    "worker_count",
+]
+
+#: Environment variable that sets linpc's thread budget (a positive integer).
+ENV_VAR = "LINPC_NUM_THREADS"
+
+#: Most Python threads the block kernels use (more never paid on the widths linpc targets).
+MAX_KERNEL_THREADS = 4
+
+F = TypeVar("F", bound=Callable)
+
+_lock = threading.Lock()
+_depth = 0                       # linpc calls in progress in this process (all Python threads)
+_saved: list[int] = []           # BLAS thread counts to restore when the outermost call ends
+_budget = 1                      # the budget fixed when the outermost call started
+_controllers: list | None = None
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _env_budget() -> int | None:
+    """``LINPC_NUM_THREADS`` as a positive integer, or None if unset; a bad value is an error."""
+    raw = os.environ.get(ENV_VAR)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"{ENV_VAR} must be a positive integer, got {raw!r}") from None
+    if n < 1:
+        raise ValueError(f"{ENV_VAR} must be a positive integer, got {raw!r}")
+    return n
+
+
+def _blas_controllers() -> list:
+    """The BLAS libraries loaded in this process (found once, after NumPy and SciPy load theirs)."""
+    global _controllers
+    if _controllers is None:
+        import numpy  # noqa: F401  - load the BLAS libraries linpc uses before looking for them
+        import scipy.linalg  # noqa: F401
+
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _controllers = []
+        else:
+            _controllers = [c for c in ThreadpoolController().lib_controllers
+                            if c.user_api == "blas"]
+    return _controllers
+
+
+def _blas_limit() -> int | None:
+    """The smallest thread limit of the loaded BLAS pools (None if none is found)."""
+    counts = [c.get_num_threads() for c in _blas_controllers()]
+    counts = [n for n in counts if n is not None]
+    return min(counts) if counts else None
+
+
+def thread_budget() -> int:
+    """Busy threads a linpc call may use (policy point 1).
+
+    ``LINPC_NUM_THREADS`` if set; otherwise the BLAS thread limit in force (inside a linpc call:
+    the limit the outermost call found); capped at :func:`available_cores`.
+    """
+    env = _env_budget()
+    cores = available_cores()
+    if env is not None:
+        return min(env, cores)
+    with _lock:
+        if _depth:
+            return _budget
+    limit = _blas_limit()
+    return max(1, min(cores, limit if limit is not None else cores))
 
 
 def worker_count() -> int:
-    """Python threads linpc uses for independent block kernels: the available cores, at most 4."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 4))
+    """Python threads the block kernels use: the thread budget, at most ``MAX_KERNEL_THREADS``."""
+    return max(1, min(thread_budget(), MAX_KERNEL_THREADS))
 
 
 @contextmanager
 def single_threaded_blas():
-    """Limit BLAS to one thread inside the block (no-op without ``threadpoolctl``)."""
+    """Run the body with one BLAS thread and the budget fixed (policy point 2); re-entrant.
+
+    The outermost entry in the process records the caller's BLAS settings and the budget, and
+    sets the pools to one thread; the last exit restores them. Costs a few microseconds.
+    """
+    global _depth, _budget, _saved
+    with _lock:
+        if _depth == 0:
+            controllers = _blas_controllers()
+            saved = [c.get_num_threads() for c in controllers]
+            env = _env_budget()
+            known = [n for n in saved if n is not None]
+            limit = env if env is not None else (min(known) if known else available_cores())
+            _budget = max(1, min(limit, available_cores()))
+            for c, n in zip(controllers, saved, strict=True):
+                if n != 1:
+                    c.set_num_threads(1)
+            _saved = saved
+        _depth += 1
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                for c, n in zip(_blas_controllers(), _saved, strict=True):
+                    if n is not None and n != 1:
+                        c.set_num_threads(n)
+                _saved = []
+
+
+def thread_policy(func: F) -> F:
+    """Decorate a public routine so that it runs under :func:`single_threaded_blas`.
+
+    The wrapper keeps the routine's name, signature and docstring, and is marked with
+    ``__linpc_thread_policy__ = True`` (``tests/test_threads.py`` checks every public routine).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return func(*args, **kwargs)
+
+    wrapper.__linpc_thread_policy__ = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def plan_processes(jobs: int) -> tuple[int, int]:
+    """Worker processes and BLAS threads per worker for ``jobs`` requested processes.
+
+    Returns ``(P, t)`` with ``P = min(jobs, T)`` and ``t = max(1, T // P)``, so that
+    ``P · t ≤ T`` busy threads (policy point 4); warns when ``jobs`` had to be reduced.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    budget = thread_budget()
+    processes = min(jobs, budget)
+    if processes < jobs:
+        warnings.warn(
+            f"jobs={jobs} exceeds the thread budget of {budget} "
+            f"({ENV_VAR} / BLAS limit / cores); running {processes} worker processes",
+            RuntimeWarning, stacklevel=2,
+        )
+    return processes, max(1, budget // processes)
+
+
+def configure_worker(threads: int) -> None:
+    """Initialise a sweep worker process: budget ``threads``, BLAS pools set to that many threads.
+
+    Used as the ``initializer`` of the sweep process pool; sets ``LINPC_NUM_THREADS`` (inherited
+    by anything the worker starts) and the BLAS limit for the whole worker process.
+    """
+    os.environ[ENV_VAR] = str(int(threads))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(int(threads))
+    for c in _blas_controllers():
+        c.set_num_threads(int(threads))
