@@ -63,6 +63,7 @@ from linpc.landscape.hessians import (
     equilibrated_energy_hessian,
     mse_hessian,
 )
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
 EigenMethod = Literal["auto", "banded", "lanczos", "dense"]
 
 
+@thread_policy
 def network_from_jpc_keywords(
     Ws: Sequence[ArrayLike],
     *,
@@ -93,6 +95,7 @@ def network_from_jpc_keywords(
                      output_energy_scaling=output_energy_scaling, activity_decay=activity_decay)
 
 
+@thread_policy
 def linear_equilib_energy(
     Ws: Sequence[ArrayLike],
     x: ArrayLike,
@@ -138,6 +141,7 @@ def linear_equilib_energy(
     return F
 
 
+@thread_policy
 def compute_linear_equilib_rescaling(
     Ws: Sequence[ArrayLike],
     *,
@@ -159,6 +163,7 @@ def compute_linear_equilib_rescaling(
     return equilibrium_rescaling(net, method="gaussian")
 
 
+@thread_policy
 def compute_linear_activity_hessian(
     Ws: Sequence[ArrayLike],
     *,
@@ -184,6 +189,7 @@ def compute_linear_activity_hessian(
     return ActivityHessian(net).to_dense(diag=diag, off_diag=off_diag)
 
 
+@thread_policy
 def compute_linear_activity_solution(
     Ws: Sequence[ArrayLike],
     x: ArrayLike,
@@ -207,6 +213,7 @@ def compute_linear_activity_solution(
     return solve_equilibrium(net, x, y, method="cholesky").activities
 
 
+@thread_policy
 def compute_linear_equilib_energy_grads(
     Ws: Sequence[ArrayLike],
     x: ArrayLike,
@@ -230,6 +237,7 @@ def compute_linear_equilib_energy_grads(
     return list(equilibrated_energy_gradient(net, x, y, method="gaussian").weights)
 
 
+@thread_policy
 def activity_hessian_extreme_eigenvalues(
     Ws: Sequence[ArrayLike],
     *,
@@ -275,6 +283,7 @@ def activity_hessian_extreme_eigenvalues(
     return float(ev.lambda_min), float(ev.lambda_max)
 
 
+@thread_policy
 def activity_hessian_condition_number(
     Ws: Sequence[ArrayLike],
     *,
@@ -300,6 +309,7 @@ def activity_hessian_condition_number(
     return hi / lo
 
 
+@thread_policy
 def equilib_energy_hessian(
     Ws: Sequence[ArrayLike],
     x: ArrayLike,
@@ -342,6 +352,7 @@ def equilib_energy_hessian(
     return equilibrated_energy_hessian(net, x, y, matrix_free=matrix_free)
 
 
+@thread_policy
 def mse_loss_hessian(
     Ws: Sequence[ArrayLike],
     x: ArrayLike,

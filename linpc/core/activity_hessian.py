@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from linpc.core.network import LinearPCN
 from linpc.numerics.block_cholesky import BlockCholesky, block_cholesky
 from linpc.numerics.lanczos import LANCZOS_MAX_STEPS, lanczos_top_vector
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
 
@@ -71,6 +72,7 @@ class ExtremeEigenvalues:
         return iter((self.lambda_min, self.lambda_max))
 
 
+@thread_policy
 class ActivityHessian:
     """The per-sample activity Hessian ``H_z`` of a :class:`~linpc.LinearPCN`.
 

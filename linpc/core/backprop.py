@@ -24,11 +24,13 @@ import numpy as np
 
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = ["backpropagate"]
 
 
+@thread_policy
 def backpropagate(
     net: LinearPCN,
     activations: Sequence[Array],

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -46,6 +47,7 @@ def _full_activities(net: LinearPCN, z, x, y) -> list[Array]:
     return [xa, *zs, ya]
 
 
+@thread_policy
 def prediction_errors(
     net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
 ) -> list[Array]:
@@ -64,6 +66,7 @@ def prediction_errors(
     return [zs[l] - net.predict_layer(l, zs[l - 1]) for l in range(1, net.n_layers + 1)]
 
 
+@thread_policy
 def layer_energies(
     net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
 ) -> Array:
@@ -82,6 +85,7 @@ def layer_energies(
     return out
 
 
+@thread_policy
 def energy(
     net: LinearPCN,
     z: Sequence[ArrayLike],
@@ -125,6 +129,7 @@ def _energy_and_activity_gradient(
     return per, grads
 
 
+@thread_policy
 def energy_activity_gradient(
     net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
 ) -> list[Array]:
@@ -137,6 +142,7 @@ def energy_activity_gradient(
     return _energy_and_activity_gradient(net, _full_activities(net, z, x, y))[1]
 
 
+@thread_policy
 def energy_parameter_gradient(
     net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
 ) -> ParameterArrays:

@@ -32,6 +32,7 @@ from linpc.core.energy import energy_parameter_gradient, prediction_errors
 from linpc.core.gaussian import cross_covariances, gaussian_conditioning, require_gaussian_chain
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 from linpc.numerics.warnings import DEFAULT_ERROR_WARNING, warn_if_ill_conditioned
 
@@ -79,6 +80,7 @@ class Equilibrium:
         return float(np.mean(self.energies))
 
 
+@thread_policy
 def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     """Right-hand side ``b`` of ``H_z z* = b`` for each sample, shape ``(B, n)``.
 
@@ -117,6 +119,7 @@ def _spd_condition(A: Array) -> float:
     return float(w[-1] / w[0]) if w[0] > 0 else np.inf
 
 
+@thread_policy
 def solve_equilibrium(
     net: LinearPCN,
     x: ArrayLike,
@@ -192,6 +195,7 @@ def solve_equilibrium(
     return Equilibrium(zs, errs, r, pi[-1] * errs[-1], energies, method, kappa)
 
 
+@thread_policy
 def equilibrium_rescaling(
     net: LinearPCN,
     *,
@@ -249,6 +253,7 @@ def _spd_inverse(A: Array, name: str) -> Array:
     return 0.5 * (Ainv + Ainv.T)
 
 
+@thread_policy
 def equilibrated_energy(
     net: LinearPCN,
     x: ArrayLike,
@@ -280,6 +285,7 @@ def equilibrated_energy(
     return eq.energies if per_sample else eq.energy
 
 
+@thread_policy
 def equilibrated_energy_gradient(
     net: LinearPCN,
     x: ArrayLike,

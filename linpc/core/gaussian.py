@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linpc.core.network import LinearPCN
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 
+@thread_policy
 def require_gaussian_chain(net: LinearPCN, what: str) -> None:
     """Raise a ValueError naming ``what`` unless the energy of ``net`` is a Gaussian chain.
 
@@ -50,6 +52,7 @@ def require_gaussian_chain(net: LinearPCN, what: str) -> None:
         )
 
 
+@thread_policy
 def cross_covariances(net: LinearPCN) -> tuple[list[Array], Array]:
     """Cross-covariances ``C_l = Cov(z_l, y)`` (``l = 1..H``) and ``S = Cov(y)``.
 
@@ -73,6 +76,7 @@ def cross_covariances(net: LinearPCN) -> tuple[list[Array], Array]:
     return Cs, 0.5 * (S + S.T)
 
 
+@thread_policy
 def output_covariance(net: LinearPCN) -> Array:
     """The rescaling ``S = Cov(y | x)`` of the Gaussian model by the covariance recursion.
 
@@ -83,6 +87,7 @@ def output_covariance(net: LinearPCN) -> Array:
     return cross_covariances(net)[1]
 
 
+@thread_policy
 def gaussian_conditioning(net: LinearPCN, x: ArrayLike, y: ArrayLike):
     """Posterior means of the hidden layers given ``x`` and ``y`` (the PC equilibrium).
 
@@ -121,6 +126,7 @@ def gaussian_conditioning(net: LinearPCN, x: ArrayLike, y: ArrayLike):
     return acts, errs, r, delta, cf, S
 
 
+@thread_policy
 def sample_gaussian_model(
     net: LinearPCN, x: ArrayLike, n_samples: int, *, rng: np.random.Generator | int | None = None
 ) -> tuple[list[Array], Array]:

@@ -36,6 +36,7 @@ from linpc.core.energy import _energy_and_activity_gradient, energy, energy_para
 from linpc.core.equilibrium import solve_equilibrium
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -44,16 +45,19 @@ __all__ = [
 ]
 
 
+@thread_policy
 def optimal_step_size(lambda_min: float, lambda_max: float) -> float:
     """Best fixed gradient-descent step ``η* = 2/(λ_min + λ_max)`` for a quadratic."""
     return 2.0 / (lambda_min + lambda_max)
 
 
+@thread_policy
 def contraction_factor(step_size: float, lambda_min: float, lambda_max: float) -> float:
     """``ρ(η) = max(|1 − η λ_min|, |1 − η λ_max|)``: per-step contraction of GD on a quadratic."""
     return max(abs(1.0 - step_size * lambda_min), abs(1.0 - step_size * lambda_max))
 
 
+@thread_policy
 def steps_to_tolerance(rho: float, tol: float) -> int | None:
     """Steps ``t ≥ 1`` with ``ρ^t ≤ tol``: ``⌈log(tol)/log(ρ)⌉`` (``None`` if ``ρ ≥ 1``).
 
@@ -113,6 +117,7 @@ class InferenceResult:
         return self.eigenvalues.condition_number
 
 
+@thread_policy
 def gradient_descent_inference(
     net: LinearPCN,
     x: ArrayLike,
@@ -205,6 +210,7 @@ def gradient_descent_inference(
     )
 
 
+@thread_policy
 def gradient_flow_activities(
     net: LinearPCN,
     x: ArrayLike,
@@ -248,6 +254,7 @@ def gradient_flow_activities(
     return net.split_activities(Zt)
 
 
+@thread_policy
 def euler_inference(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, steps: int, dt: float,
                     z0: Sequence[ArrayLike] | None = None) -> list[Array]:
     """``steps`` Euler steps ``z ← z − dt ∇_zF`` (per-sample gradient) from the feedforward pass.
@@ -274,6 +281,7 @@ def euler_inference(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, steps: int, d
     return Z[1:-1]
 
 
+@thread_policy
 def pc_euler_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, steps: int,
                       dt: float) -> tuple[float, ParameterArrays]:
     """Energy ``F_B`` and PC weight gradient ``∂F_B/∂θ`` after ``steps`` Euler inference steps.

@@ -27,6 +27,7 @@ from linpc.core.parameterisation import (
     layer_scalings,
     limits_output_precision,
 )
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -38,6 +39,7 @@ InitName = Literal["default", "uniform", "normal", "standard_normal", "orthogona
 INIT_NAMES: tuple[str, ...] = ("default", "uniform", "normal", "standard_normal", "orthogonal")
 
 
+@thread_policy
 def resolve_init(param_type: str, init: str = "default") -> str:
     """The initialiser ``init="default"`` stands for: ``N(0, 1)`` for μPC, ``U(±1/√fan_in)`` else.
 
@@ -52,6 +54,7 @@ def resolve_init(param_type: str, init: str = "default") -> str:
     return init
 
 
+@thread_policy
 def init_weights(
     widths: Sequence[int],
     *,
@@ -108,6 +111,7 @@ def init_weights(
     return Ws
 
 
+@thread_policy
 def init_variances(
     widths: Sequence[int],
     *,
@@ -146,6 +150,7 @@ def init_variances(
     return v
 
 
+@thread_policy
 def init_network(
     widths: Sequence[int],
     *,

@@ -20,11 +20,13 @@ from numpy.typing import ArrayLike
 from linpc.core.backprop import backpropagate
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = ["masked_mse", "masked_mse_gradient", "mse_gradient", "mse_loss"]
 
 
+@thread_policy
 def mse_loss(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, per_sample: bool = False):
     """``ℒ = (1/2B) Σ_i ‖y_i − ŷ_i‖²`` (or the per-sample ``½‖r_i‖²`` with ``per_sample=True``).
 
@@ -46,6 +48,7 @@ def mse_loss(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, per_sample: bool = F
     return per if per_sample else float(np.mean(per))
 
 
+@thread_policy
 def mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> ParameterArrays:
     """Gradient of ``ℒ`` w.r.t. the raw weights and biases (backpropagation of ``−r/B``).
 
@@ -68,6 +71,7 @@ def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
     return m
 
 
+@thread_policy
 def masked_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike, mask: ArrayLike | None = None) -> float:
     """``ℒ_m = (1/2B) Σ_i ‖m_i ⊙ (y_i − ŷ_i)‖²`` (``ℒ`` when ``mask`` is None)."""
     r = net.residual(x, y)
@@ -77,6 +81,7 @@ def masked_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike, mask: ArrayLike | Non
     return float(0.5 * np.mean(np.sum(r * r, axis=1)))
 
 
+@thread_policy
 def masked_mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike,
                         mask: ArrayLike | None = None) -> tuple[float, ParameterArrays]:
     """``ℒ_m`` and its gradient, from one forward pass and one backpropagation.

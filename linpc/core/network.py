@@ -25,12 +25,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linpc.core.parameterisation import ParamType, check_param_type, layer_scalings
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 from linpc.numerics.validation import as_real_array, check_data, check_positive
 
 __all__ = ["LinearPCN"]
 
 
+@thread_policy
 class LinearPCN:
     """A deep linear predictive coding network (immutable).
 

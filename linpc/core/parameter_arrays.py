@@ -14,11 +14,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linpc.core.network import LinearPCN
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = ["ParameterArrays", "flatten_parameters", "with_flat_parameters"]
 
 
+@thread_policy
 @dataclass(frozen=True)
 class ParameterArrays:
     """Arrays shaped like a network's parameters (a gradient, a direction, a step).
@@ -80,11 +82,13 @@ class ParameterArrays:
                    tuple(None if b is None else np.zeros_like(b) for b in net.biases))
 
 
+@thread_policy
 def flatten_parameters(net: LinearPCN) -> Array:
     """The flat parameter vector θ of ``net`` (weights row-major, then present biases)."""
     return ParameterArrays(net.weights, net.biases).flat()
 
 
+@thread_policy
 def with_flat_parameters(net: LinearPCN, theta: ArrayLike) -> LinearPCN:
     """A copy of ``net`` whose parameters are the flat vector ``theta`` (same multipliers)."""
     p = ParameterArrays.from_flat(net, theta)

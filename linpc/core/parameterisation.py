@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.validation import check_positive
 
 __all__ = [
@@ -41,6 +42,7 @@ ParamType = Literal["sp", "ntp", "mupc"]
 PARAM_TYPES: tuple[str, ...] = ("sp", "ntp", "mupc")
 
 
+@thread_policy
 def check_param_type(param_type: str) -> str:
     """Return ``param_type`` if it is one of :data:`PARAM_TYPES`, else raise a ValueError."""
     if param_type not in PARAM_TYPES:
@@ -52,6 +54,7 @@ def check_param_type(param_type: str) -> str:
     return param_type
 
 
+@thread_policy
 def layer_scalings(
     widths: Sequence[int],
     param_type: ParamType = "sp",
@@ -109,6 +112,7 @@ def layer_scalings(
     return a
 
 
+@thread_policy
 def limits_output_precision(width: int, n_layers: int, gamma: float = 1.0) -> float:
     """The output precision ``λ = γ² N L`` that docs/theory.md §1.4 attributes to the limits-paper
     code.

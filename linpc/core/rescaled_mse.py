@@ -20,11 +20,13 @@ from linpc.core.gaussian import output_covariance
 from linpc.core.loss import mse_gradient
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import roundoff_tolerance, solve_tolerance
 
 __all__ = ["rescaled_mse_gradient", "rescaled_mse_gradient_cosine"]
 
 
+@thread_policy
 def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, ParameterArrays]:
     """Gradient of ``F* = ½ tr(S⁻¹R)`` by the quotient rule, split into its two parts.
 
@@ -71,6 +73,7 @@ def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, Parame
     return A, ParameterArrays(tuple(C), none)
 
 
+@thread_policy
 def rescaled_mse_gradient_cosine(net: LinearPCN, x, y) -> dict:
     """cos(∇F*, ∇ℒ) by :func:`rescaled_mse_gradient`, its round-off scale, and the parts' sizes."""
     A, C = rescaled_mse_gradient(net, x, y)

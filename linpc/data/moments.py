@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = ["SecondMoments", "second_moments"]
@@ -40,6 +41,7 @@ class SecondMoments:
         return self.yx.T
 
 
+@thread_policy
 def second_moments(x, y) -> SecondMoments:
     """``Σ_xx = XᵀX/B``, ``Σ_yx = YᵀX/B``, ``Σ_yy = YᵀY/B`` (uncentred, batch-first data)."""
     xa = np.atleast_2d(np.asarray(x, dtype=np.float64))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -47,6 +48,7 @@ def _positive_int(value: int, name: str) -> int:
     return v
 
 
+@thread_policy
 def toy_gaussian(
     batch: int,
     dim: int = 1,
@@ -83,6 +85,7 @@ def toy_gaussian(
     return x, float(sign) * x
 
 
+@thread_policy
 def toy_gaussian_sampler(
     batch: int, dim: int = 1, *, sign: float = -1.0, mean: float = 1.0, std: float = 0.1
 ) -> Callable[[np.random.Generator], tuple[Array, Array]]:
@@ -101,6 +104,7 @@ def toy_gaussian_sampler(
     return sampler
 
 
+@thread_policy
 def one_hot_classes(
     batch: int,
     n_classes: int = 10,
@@ -157,6 +161,7 @@ def one_hot_classes(
     return x, y, labels.astype(np.int64)
 
 
+@thread_policy
 def linear_teacher(
     batch: int,
     d_x: int,
@@ -202,6 +207,7 @@ def linear_teacher(
     return x, y, T
 
 
+@thread_policy
 @dataclass(frozen=True)
 class MatrixCompletionTask:
     """The linear matrix-completion task of P1 Fig. 6 (docs/theory.md §7).
@@ -245,6 +251,7 @@ class MatrixCompletionTask:
         return float(np.mean(d * d))
 
 
+@thread_policy
 def matrix_completion(
     n: int = 10, rank: int = 3, *, observed_threshold: float = 0.2, rng: RNG = None
 ) -> MatrixCompletionTask:

@@ -47,6 +47,7 @@ from linpc.core.loss import mse_loss
 from linpc.core.network import LinearPCN
 from linpc.dynamics.training import train
 from linpc.landscape.origin import origin_network, origin_spectra
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 
+@thread_policy
 @dataclass(frozen=True)
 class ShallowEscapePrediction:
     """Origin curvature of ℒ and F* in the one-hidden-unit model and the predicted escape times.
@@ -130,6 +132,7 @@ def _bottom(Hm: Array) -> tuple[float, Array]:
     return float(w[0]), V[:, 0]
 
 
+@thread_policy
 def shallow_escape_prediction(x: ArrayLike, y: ArrayLike, *,
                               output_precision: float = 1.0) -> ShallowEscapePrediction:
     """Predict the PC/BP saddle-escape ratio of the model ``f(x) = w_2w_1x`` from data moments.
@@ -226,6 +229,7 @@ class EscapeTimeFit:
     raw_ratios: Array
 
 
+@thread_policy
 def escape_time_ratio(
     net: LinearPCN,
     x: ArrayLike,

@@ -15,6 +15,7 @@ import numpy as np
 from linpc.core.network import LinearPCN
 from linpc.data.synthetic import MatrixCompletionTask, matrix_completion
 from linpc.dynamics.training import Convention, Trajectory, train
+from linpc.numerics.threads import thread_policy
 
 __all__ = ["MatrixCompletionRun", "run_matrix_completion"]
 
@@ -44,6 +45,7 @@ class MatrixCompletionRun:
     pc: dict
 
 
+@thread_policy
 def run_matrix_completion(
     *,
     rng: np.random.Generator | int | None = 0,

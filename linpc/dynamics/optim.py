@@ -10,11 +10,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = ["Adam"]
 
 
+@thread_policy
 class Adam:
     """Adam (Kingma & Ba, ICLR 2015, Algorithm 1) on a list of arrays.
 

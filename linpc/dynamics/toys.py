@@ -16,10 +16,12 @@ from linpc.core.loss import mse_loss
 from linpc.core.network import LinearPCN
 from linpc.data.synthetic import toy_gaussian_sampler
 from linpc.dynamics.training import Method, Trajectory, train
+from linpc.numerics.threads import thread_policy
 
 __all__ = ["run_toy", "toy_network"]
 
 
+@thread_policy
 def toy_network(n_hidden: int, *, width: int = 1, dim: int = 1, init_std: float = 0.05,
                 rng: np.random.Generator | int | None = None) -> LinearPCN:
     """Linear chain ``dim → width → … → width → dim`` (SP), weights ``N(0, init_std²)``.
@@ -34,6 +36,7 @@ def toy_network(n_hidden: int, *, width: int = 1, dim: int = 1, init_std: float 
     return LinearPCN(Ws)
 
 
+@thread_policy
 def run_toy(
     method: Method,
     *,

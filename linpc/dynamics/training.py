@@ -46,6 +46,7 @@ from linpc.core.inference import pc_euler_gradient
 from linpc.core.loss import masked_mse, masked_mse_gradient, mse_loss
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = ["DIVERGENCE_LOSS", "Trajectory", "escape_step", "gradient_scales", "train"]
@@ -56,6 +57,7 @@ Data = tuple[ArrayLike, ArrayLike] | Callable[[np.random.Generator], tuple[Array
 DIVERGENCE_LOSS = 1e12
 
 
+@thread_policy
 def gradient_scales(convention: str, *, batch: int, d_y: int) -> tuple[float, float]:
     """``(s_BP, s_PC)`` multiplying ``∇ℒ`` and ``∇F_B`` under a batch convention (module docstring).
 
@@ -134,6 +136,7 @@ class Trajectory:
         return int(self.objectives.size)
 
 
+@thread_policy
 def escape_step(losses: ArrayLike, threshold: float) -> int | None:
     """First index ``t`` with ``losses[t] < threshold`` (``None`` if never)."""
     lo = np.asarray(losses, dtype=np.float64)
@@ -150,6 +153,7 @@ def _step(net: LinearPCN, grad: ParameterArrays, lr: float) -> LinearPCN:
     return net.replace(weights=Ws)
 
 
+@thread_policy
 def train(
     net: LinearPCN,
     data: Data,

@@ -27,6 +27,7 @@ from linpc.core.loss import mse_gradient
 from linpc.core.network import LinearPCN
 from linpc.landscape.hessian_spectrum import hessian_spectrum
 from linpc.landscape.hessians import EquilibratedEnergyHessian, MSEHessian
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import SAFETY, assembly_tolerance
 
 __all__ = [
@@ -88,6 +89,7 @@ class CriticalPointClassification:
         return self.kind == "strict saddle"
 
 
+@thread_policy
 def gradient_roundoff_tolerance(net: LinearPCN, x: ArrayLike, y: ArrayLike, *,
                                 objective: Literal["energy", "mse"] = "energy",
                                 kappa: float = 1.0) -> float:
@@ -129,6 +131,7 @@ def gradient_roundoff_tolerance(net: LinearPCN, x: ArrayLike, y: ArrayLike, *,
     return assembly_tolerance(m, T, kappa=kappa, n_solve=n)
 
 
+@thread_policy
 def classify_critical_point(
     net: LinearPCN,
     x: ArrayLike,

@@ -41,6 +41,7 @@ from numpy.typing import ArrayLike
 from linpc.core.gaussian import require_gaussian_chain
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 
+@thread_policy
 def rescaling_series_matrix(net: LinearPCN) -> Array:
     """``Q = Σ_{l=1}^{L-1} π_l⁻¹ M_{L:l+1}M_{L:l+1}ᵀ``, so that ``S = π_L⁻¹I + Q`` (``d_y × d_y``).
 
@@ -96,6 +98,7 @@ class NeumannSeries:
         return self.terms.size - 1
 
 
+@thread_policy
 def neumann_series(net: LinearPCN, x: ArrayLike, y: ArrayLike, order: int) -> NeumannSeries:
     """Neumann series ``F* = Σ_k (−1)^kλ^{k+1}½tr(Q^kR)`` of the equilibrated energy, to ``order``.
 
@@ -205,6 +208,7 @@ class TaylorExpansion:
         return self.loss.size - 1
 
 
+@thread_policy
 def directional_taylor_coefficients(
     net: LinearPCN,
     x: ArrayLike,

@@ -33,12 +33,14 @@ from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.landscape.expansions import TaylorExpansion, directional_taylor_coefficients
 from linpc.landscape.origin import origin_network, require_plain
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import roundoff_tolerance
 from linpc.numerics.types import Array
 
 __all__ = ["FlatnessSlopes", "flatness_order", "flatness_slopes", "origin_flatness_orders"]
 
 
+@thread_policy
 @dataclass(frozen=True)
 class FlatnessSlopes:
     """Measured orders of flatness at the origin along random directions (docs/theory.md §5.1).
@@ -87,6 +89,7 @@ def _increments(net: LinearPCN, x: Array, y: Array) -> tuple[float, float]:
     return dL, lam * dL - 0.5 * lam * lam * corr
 
 
+@thread_policy
 def flatness_slopes(
     net_or_widths: LinearPCN | Sequence[int],
     x: ArrayLike,
@@ -157,6 +160,7 @@ def flatness_slopes(
     return FlatnessSlopes(e, vals, slopes, resid, predicted)
 
 
+@thread_policy
 def flatness_order(coefficients: ArrayLike, *, atol: float | None = None) -> int | None:
     """Order of flatness: the first ``k ≥ 1`` with ``|c_k| > atol`` (``None`` if none up to ``K``).
 
@@ -175,6 +179,7 @@ def flatness_order(coefficients: ArrayLike, *, atol: float | None = None) -> int
     return None
 
 
+@thread_policy
 def origin_flatness_orders(
     net: LinearPCN,
     x: ArrayLike,

@@ -38,6 +38,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from linpc.landscape.hessians import DENSE_HESSIAN_BYTES_LIMIT, ParameterHessian
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
 
@@ -86,6 +87,7 @@ class HessianSpectrum:
     objective: str
 
 
+@thread_policy
 def count_inertia(eigenvalues: Array, zero_tolerance: float) -> tuple[int, int, int]:
     """``(#λ < −tol, #|λ| ≤ tol, #λ > tol)`` for a list of eigenvalues."""
     w = np.asarray(eigenvalues, dtype=np.float64)
@@ -94,6 +96,7 @@ def count_inertia(eigenvalues: Array, zero_tolerance: float) -> tuple[int, int, 
     return neg, int(w.size - neg - pos), pos
 
 
+@thread_policy
 def hessian_spectrum(
     hessian: ParameterHessian | Array,
     *,
@@ -186,6 +189,7 @@ def hessian_spectrum(
     return HessianSpectrum(lo, hi, elo, ehi, zt, None, None, None, None, "lanczos", objective)
 
 
+@thread_policy
 def block_sparse_spectrum(hessian: ParameterHessian, *, chunk: int = 512) -> dict:
     """All eigenvalues of a matrix-free Hessian whose nonzero pattern splits into small blocks.
 

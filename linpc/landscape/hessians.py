@@ -59,6 +59,7 @@ from linpc.core.backprop import backpropagate
 from linpc.core.equilibrium import Equilibrium, solve_equilibrium
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import assembly_tolerance
 from linpc.numerics.types import Array
 from linpc.numerics.warnings import DEFAULT_ERROR_WARNING
@@ -81,6 +82,7 @@ def _sym_norm_bound(A: Array) -> float:
     return float(np.abs(A).sum(axis=1).max()) if A.size else 0.0
 
 
+@thread_policy
 class ParameterHessian(LinearOperator):
     """A symmetric Hessian over the flat parameter vector of a network (``LinearOperator``).
 
@@ -413,6 +415,7 @@ class MSEHessian(ParameterHessian):
 # ---------------------------------------------------------------------------------------------
 # net-based functions
 # ---------------------------------------------------------------------------------------------
+@thread_policy
 def equilibrated_energy_hessian(
     net: LinearPCN,
     x: ArrayLike,
@@ -455,6 +458,7 @@ def equilibrated_energy_hessian(
     return op if matrix_free else op.to_dense()
 
 
+@thread_policy
 def mse_hessian(
     net: LinearPCN,
     x: ArrayLike,
@@ -482,6 +486,7 @@ def mse_hessian(
     return op if matrix_free else op.to_dense()
 
 
+@thread_policy
 def equilibrated_energy_hvp(net: LinearPCN, x: ArrayLike, y: ArrayLike,
                             direction: ParameterArrays | ArrayLike) -> Array:
     """Exact Hessian-vector product ``∇²F* v`` (flat ``(P,)`` or ``(P, k)`` directions).
@@ -492,6 +497,7 @@ def equilibrated_energy_hvp(net: LinearPCN, x: ArrayLike, y: ArrayLike,
     return EquilibratedEnergyHessian(net, x, y).apply(direction)
 
 
+@thread_policy
 def mse_hvp(net: LinearPCN, x: ArrayLike, y: ArrayLike,
             direction: ParameterArrays | ArrayLike, *, mean_over_outputs: bool = False) -> Array:
     """Exact Hessian-vector product ``∇²ℒ v`` (flat ``(P,)`` or ``(P, k)`` directions)."""

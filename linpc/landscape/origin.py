@@ -43,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from linpc.core.gaussian import require_gaussian_chain
 from linpc.core.network import LinearPCN
 from linpc.data.moments import second_moments
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
 
@@ -56,6 +57,7 @@ __all__ = [
 GOLDEN_RATIO = (1.0 + np.sqrt(5.0)) / 2.0
 
 
+@thread_policy
 def require_plain(net: LinearPCN, what: str) -> None:
     """Raise a ValueError naming ``what`` unless ``net`` is plain (no skips) and a Gaussian chain.
 
@@ -70,6 +72,7 @@ def require_plain(net: LinearPCN, what: str) -> None:
     require_gaussian_chain(net, what)
 
 
+@thread_policy
 def origin_network(
     net_or_widths: LinearPCN | Sequence[int],
     *,
@@ -127,6 +130,7 @@ class OriginHessians:
     net: LinearPCN
 
 
+@thread_policy
 def origin_hessians(
     net_or_widths: LinearPCN | Sequence[int],
     x: ArrayLike,
@@ -186,6 +190,7 @@ def origin_hessians(
     return OriginHessians(HF, HL, net)
 
 
+@thread_policy
 @dataclass(frozen=True)
 class PredictedSpectrum:
     """A spectrum given by distinct values with multiplicities.
@@ -232,6 +237,7 @@ def _snap_zeros(w: Array) -> Array:
     return w
 
 
+@thread_policy
 def origin_spectra(
     net_or_widths: LinearPCN | Sequence[int],
     x: ArrayLike,
@@ -279,6 +285,7 @@ def origin_spectra(
     return energy, mse
 
 
+@thread_policy
 def origin_curvature_ratio(net_or_widths: LinearPCN | Sequence[int], x: ArrayLike,
                            y: ArrayLike, **network_keywords) -> float:
     """``λ_min(∇²F*(0)) / λ_min(∇²ℒ(0))`` from the predicted spectra (``inf`` when ``H ≥ 2``).
@@ -292,6 +299,7 @@ def origin_curvature_ratio(net_or_widths: LinearPCN | Sequence[int], x: ArrayLik
     return e.lambda_min / m.lambda_min
 
 
+@thread_policy
 def one_unit_curvature_ratio(s_xy: float, s_yy: float, *, output_precision: float = 1.0) -> float:
     """``|λ_min(∇²ℒ(0))| / |λ_min(∇²F*(0))|`` for the one-hidden-unit model ``ŷ = w_2w_1x``.
 

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 from linpc.core.gaussian import require_gaussian_chain
 from linpc.core.network import LinearPCN
 from linpc.landscape.hessians import mse_hessian
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -46,6 +47,7 @@ def _set_biases(net: LinearPCN, y: ArrayLike | None) -> list | None:
     return bs
 
 
+@thread_policy
 def other_saddle(net: LinearPCN, *, hidden_weight: ArrayLike | None = None,
                  y: ArrayLike | None = None) -> LinearPCN:
     """P1's "other saddle": all weights zero except ``W_{L-1}`` (needs ``H ≥ 2``, plain layers).
@@ -83,6 +85,7 @@ def other_saddle(net: LinearPCN, *, hidden_weight: ArrayLike | None = None,
     return net.replace(weights=Ws, biases=_set_biases(net, y))
 
 
+@thread_policy
 def zero_rank_point(
     net: LinearPCN,
     *,
@@ -137,6 +140,7 @@ def zero_rank_point(
     return net.replace(weights=Ws, biases=_set_biases(net, y))
 
 
+@thread_policy
 def last_layer_gram(net: LinearPCN) -> Array:
     """``G = Σ_{l=1}^{L-1} π_l⁻¹ M_{L-1:l+1} M_{L-1:l+1}ᵀ`` (``n_H × n_H``): the covariance of
     ``z_{L-1}`` in the linear-Gaussian model of the first ``L−1`` layers.
@@ -161,6 +165,7 @@ def _require_zero_last_layer(net: LinearPCN) -> None:
     require_gaussian_chain(net, "the W_L = 0 identities")
 
 
+@thread_policy
 def last_layer_correction(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     """``P = λ²a_L² (R ⊗ G)`` on the ``W_L`` block (dense ``(P, P)``, zero elsewhere), at
     ``W_L = 0``.
@@ -181,6 +186,7 @@ def last_layer_correction(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     return out
 
 
+@thread_policy
 def zero_last_layer_energy_hessian(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     """``λ∇²ℒ − λ²a_L²(R ⊗ G)``: the Hessian of ``F*`` at any point with ``W_L = 0`` (dense).
 
@@ -192,6 +198,7 @@ def zero_last_layer_energy_hessian(net: LinearPCN, x: ArrayLike, y: ArrayLike) -
     return net.output_precision * HL - last_layer_correction(net, x, y)
 
 
+@thread_policy
 def zero_rank_curvature_bound(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> float:
     """``−λ²a_L² λ_max(R) λ_max(G)``: an upper bound of ``λ_min(∇²F*)`` at ``W_L = 0``,
     ``M_{L-1:1} = 0`` (where the ``W_L`` block of ``∇²ℒ`` vanishes; docs/theory.md §3.3).

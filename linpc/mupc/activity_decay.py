@@ -23,11 +23,13 @@ from numpy.typing import ArrayLike
 
 from linpc.core.equilibrium import solve_equilibrium
 from linpc.core.network import LinearPCN
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = ["activity_decay_sensitivity", "one_hidden_layer_decay_equilibrium"]
 
 
+@thread_policy
 def one_hidden_layer_decay_equilibrium(
     net: LinearPCN, x: ArrayLike, y: ArrayLike
 ) -> tuple[Array, Array]:
@@ -72,6 +74,7 @@ def one_hidden_layer_decay_equilibrium(
     return z, F
 
 
+@thread_policy
 def activity_decay_sensitivity(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> float:
     """``dF*/dδ = ½ ⟨‖z*(δ)‖²⟩`` (batch mean) at the network's activity decay ``δ``.
 

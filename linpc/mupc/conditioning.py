@@ -30,6 +30,7 @@ from linpc.core.activity_hessian import BANDED_EIGEN_WORK_LIMIT, ActivityHessian
 from linpc.core.initialisation import init_network
 from linpc.core.network import LinearPCN
 from linpc.mupc.tridiagonal_limit import tridiagonal_limit_condition_number
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -49,6 +50,7 @@ def _band_block_mask(widths: Sequence[int], u: int) -> NDArray[np.bool_]:
     return same
 
 
+@thread_policy
 def activity_hessian_part_eigenvalues(
     net: LinearPCN, part: Literal["full", "diag", "off_diag"] = "full"
 ) -> Array:
@@ -77,6 +79,7 @@ def activity_hessian_part_eigenvalues(
     return sla.eigvals_banded(ab, lower=True, check_finite=False)
 
 
+@thread_policy
 def part_condition_number(eigenvalues: ArrayLike) -> float:
     """``max|λ| / min|λ|`` of a symmetric (possibly indefinite) spectrum; ``inf`` if singular."""
     a = np.abs(np.asarray(eigenvalues, dtype=np.float64))
@@ -102,6 +105,7 @@ CONDITIONING_SETTINGS: dict[str, dict] = {
 }
 
 
+@thread_policy
 def conditioning_point(point: dict, rng: np.random.Generator) -> dict:
     """Sweep point function (:mod:`linpc.reproduce.sweeps`): extreme eigenvalues of ``H_z`` at
     initialisation.
@@ -139,6 +143,7 @@ def conditioning_point(point: dict, rng: np.random.Generator) -> dict:
     return out
 
 
+@thread_policy
 def growth_exponent(depths: ArrayLike, values: ArrayLike) -> float:
     """Least-squares slope of ``log(values)`` against ``log(depths)`` (e.g. 2 for ``Θ(H²)``)."""
     x = np.log(np.asarray(depths, dtype=np.float64))

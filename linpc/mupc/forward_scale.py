@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike
 
 from linpc.core.initialisation import InitName, init_network, init_variances
 from linpc.core.parameterisation import ParamType, layer_scalings
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 
+@thread_policy
 def layer_gains(
     widths: Sequence[int],
     *,
@@ -75,6 +77,7 @@ def layer_gains(
     return g
 
 
+@thread_policy
 def expected_forward_norms(widths: Sequence[int], *, x_norm2: float = 1.0,
                            **parameterisation) -> Array:
     """``E‖ẑ_l‖²``, ``l = 0..L``, over random initialisations, for an input with ``‖x‖² = x_norm2``.
@@ -100,6 +103,7 @@ def expected_forward_norms(widths: Sequence[int], *, x_norm2: float = 1.0,
     return float(x_norm2) * np.concatenate([[1.0], np.cumprod(g)])
 
 
+@thread_policy
 def mupc_forward_norms(width: int, d_x: int, n_layers: int, d_y: int,
                        x_norm2: float = 1.0) -> Array:
     """The μPC formulas of docs/theory.md §1.4 for ``E‖ẑ_l‖²``, ``l = 0..L`` (skips, ``W ~ N(0,
@@ -151,6 +155,7 @@ class ForwardNormSample:
         return z
 
 
+@thread_policy
 def sample_forward_norms(
     widths: Sequence[int],
     x: ArrayLike,
@@ -203,6 +208,7 @@ def sample_forward_norms(
     return ForwardNormSample(out, expected)
 
 
+@thread_policy
 def forward_scale_point(point: dict, rng: np.random.Generator) -> dict:
     """Sweep point function (:mod:`linpc.reproduce.sweeps`): forward-pass norms at one (depth,
     width).

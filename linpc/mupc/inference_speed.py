@@ -36,6 +36,7 @@ from linpc.core.inference import (
 from linpc.core.initialisation import init_network
 from linpc.core.network import LinearPCN
 from linpc.mupc.conditioning import CONDITIONING_SETTINGS
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -73,6 +74,7 @@ class InferenceSpeed:
     contraction: float
 
 
+@thread_policy
 def inference_speed(
     net: LinearPCN,
     x: ArrayLike,
@@ -121,6 +123,7 @@ def _norms_from_weights(c2: Array, factors: Array, steps: ArrayLike) -> Array:
         return np.sqrt(np.sum(c2[None, :] * factors[None, :] ** (2 * t[:, None]), axis=1))
 
 
+@thread_policy
 def spectral_gradient_norms(
     net: LinearPCN, x: ArrayLike, y: ArrayLike, steps: ArrayLike, *, step_size: float
 ) -> Array:
@@ -134,6 +137,7 @@ def spectral_gradient_norms(
     return _norms_from_weights(c2, factors, steps)
 
 
+@thread_policy
 def exact_steps_to_tolerance(
     net: LinearPCN, x: ArrayLike, y: ArrayLike, *, tol: float, step_size: float,
     max_steps: int = 1_000_000,
@@ -163,6 +167,7 @@ def exact_steps_to_tolerance(
     return hi
 
 
+@thread_policy
 def inference_speed_point(point: dict, rng: np.random.Generator) -> dict:
     """Sweep point function (:mod:`linpc.reproduce.sweeps`): inference steps at initialisation.
 

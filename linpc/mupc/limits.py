@@ -47,6 +47,7 @@ from linpc.core.loss import mse_gradient, mse_loss
 from linpc.core.network import LinearPCN
 from linpc.core.parameterisation import ParamType, layer_scalings
 from linpc.mupc.forward_scale import layer_gains
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 
+@thread_policy
 def expected_rescaling(
     widths: Sequence[int],
     *,
@@ -93,6 +95,7 @@ def expected_rescaling(
     return 1.0 / lam + a[-1] ** 2 * v[-1] * total
 
 
+@thread_policy
 def mupc_expected_rescaling(
     width: int,
     n_layers: int,
@@ -116,6 +119,7 @@ def mupc_expected_rescaling(
     return 1.0 / lam + (L - 1) / (g2 * N)
 
 
+@thread_policy
 def sample_rescalings(
     widths: Sequence[int],
     *,
@@ -165,6 +169,7 @@ class Agreement:
     rescaling_eigenvalues: Array
 
 
+@thread_policy
 def pc_bp_agreement(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Agreement:
     """Energy ratio and gradient alignment of PC (at the exact equilibrium) and BP.
 
@@ -190,6 +195,7 @@ def pc_bp_agreement(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Agreement:
     )
 
 
+@thread_policy
 def agreement_point(point: dict, rng: np.random.Generator) -> dict:
     """Sweep point function (:mod:`linpc.reproduce.sweeps`): PC vs BP at μPC initialisation.
 

@@ -34,6 +34,7 @@ import scipy.linalg as sla
 
 from linpc.core.activity_hessian import ActivityHessian
 from linpc.core.network import LinearPCN
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 
+@thread_policy
 def tridiagonal_limit_matrix(H: int) -> tuple[Array, Array]:
     """Diagonal and off-diagonal of ``T_H = tridiag(−1, 2, −1)`` with last diagonal entry 1."""
     H = _check_depth(H)
@@ -50,6 +52,7 @@ def tridiagonal_limit_matrix(H: int) -> tuple[Array, Array]:
     return d, -np.ones(H - 1)
 
 
+@thread_policy
 def tridiagonal_limit_spectrum(H: int) -> tuple[Array, float]:
     """Eigenvalues of ``T_H`` and its condition number ``κ(T_H)`` in closed form.
 
@@ -68,6 +71,7 @@ def tridiagonal_limit_spectrum(H: int) -> tuple[Array, float]:
     return eigs, tridiagonal_limit_condition_number(H)
 
 
+@thread_policy
 def tridiagonal_limit_condition_number(H: int) -> float:
     """``κ(T_H) = cos²(π/(2H+1)) / sin²(π/(2(2H+1)))`` ``≈ (4H + 2)²/π²``."""
     H = _check_depth(H)
@@ -93,6 +97,7 @@ def _check_small_branch_net(net: LinearPCN) -> None:
                          "activity decay")
 
 
+@thread_policy
 def residual_branch_scale(net: LinearPCN) -> float:
     """``ε = max(max_{2≤l≤H} a_l‖W_l‖₂, √λ a_L‖W_L‖₂)``: how far ``H_z`` is from ``T_H ⊗ I``."""
     _check_small_branch_net(net)
@@ -103,6 +108,7 @@ def residual_branch_scale(net: LinearPCN) -> float:
     return float(max(norms))
 
 
+@thread_policy
 def small_branch_bound(net: LinearPCN) -> float:
     """Upper bound ``4ε + ε²`` on ``‖H_z − T_H ⊗ I‖₂`` (module docstring), ``ε`` from
     :func:`residual_branch_scale`."""
@@ -110,6 +116,7 @@ def small_branch_bound(net: LinearPCN) -> float:
     return 4.0 * eps + eps * eps
 
 
+@thread_policy
 def small_branch_deviation(net: LinearPCN) -> float:
     """``‖H_z − T_H ⊗ I_N‖₂``, exactly (banded eigensolver on the difference; ``O(n² u)``).
 

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg.blas as _blas
 import scipy.linalg.lapack as _lapack
 
-from linpc.numerics.threads import single_threaded_blas, worker_count
+from linpc.numerics.threads import kernel_threads, single_threaded_blas, thread_policy, worker_count
 from linpc.numerics.types import Array
 
 __all__ = ["BlockCholesky", "NotPositiveDefiniteError", "block_cholesky"]
@@ -44,6 +44,7 @@ class NotPositiveDefiniteError(np.linalg.LinAlgError):
     """The block Cholesky factorisation met a block that is not numerically positive definite."""
 
 
+@thread_policy
 class BlockCholesky:
     """Factor ``A = G Gᵀ`` of a block-tridiagonal SPD matrix (see module docstring).
 
@@ -121,11 +122,9 @@ class BlockCholesky:
             with single_threaded_blas():
                 X = self.solve_upper(self.solve_lower(Va))
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
             bounds = np.linspace(0, k, workers + 1).astype(int)
             chunks = [Va[:, bounds[i]:bounds[i + 1]] for i in range(workers)]
-            with single_threaded_blas(), ThreadPoolExecutor(workers) as ex:
+            with single_threaded_blas(), kernel_threads(workers) as ex:
                 parts = list(ex.map(lambda c: self.solve_upper(self.solve_lower(c)), chunks))
             X = np.concatenate(parts, axis=1)
         return X[:, 0] if vec else X
@@ -169,6 +168,7 @@ def _lower_fortran(A: Array) -> Array:
     return A if lower else np.asfortranarray(np.tril(A), dtype=np.float64)
 
 
+@thread_policy
 def block_cholesky(
     diag_block: Callable[[int], Array],
     sub_block: Callable[[int], Array],
@@ -208,14 +208,12 @@ def block_cholesky(
     def lower_fortran(i: int) -> Array:
         return _lower_fortran(np.asarray(diag_block(i)))
 
-    from concurrent.futures import ThreadPoolExecutor
-
     # The diagonal blocks (a syrk each) do not depend on the recursion: for wide blocks a worker
     # thread forms the next one while this thread updates, factors and solves the current one.
     # Narrow blocks run inline: threads and BLAS limits would cost more than they save.
     parallel = max(widths) >= PARALLEL_MIN_WIDTH and H > 1
     with (single_threaded_blas() if parallel else nullcontext()), \
-            (ThreadPoolExecutor(1) if parallel else nullcontext()) as ex:
+            (kernel_threads(1) if parallel else nullcontext()) as ex:
         nxt = ex.submit(lower_fortran, 0) if parallel else None
         for i in range(H):
             if parallel:

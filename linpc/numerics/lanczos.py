@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import EPS
 from linpc.numerics.types import Array
 
@@ -31,6 +32,7 @@ LANCZOS_MAX_STEPS = 20_000
 LANCZOS_BASIS_BYTES = 64 * 1024**2
 
 
+@thread_policy
 def lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
                         check_every: int = 10,
                         basis_bytes: float = LANCZOS_BASIS_BYTES) -> Array:

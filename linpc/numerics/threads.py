@@ -19,13 +19,15 @@ The policy (README, "Threads"):
    each ``max(1, T // P)`` threads (:func:`plan_processes`, :func:`configure_worker`), so the
    busy threads never exceed the budget.
 
-The BLAS setting is process-wide (``threadpoolctl`` semantics): while any linpc call is running,
-BLAS calls made by other Python threads of the same process also run on one thread.
+The one-thread setting is process-wide while any linpc call runs (BLAS libraries keep one
+thread count per process): BLAS calls that other Python threads of the caller make meanwhile also
+run on one thread.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import threading
 import warnings
@@ -37,6 +39,7 @@ __all__ = [
     "ENV_VAR",
     "available_cores",
     "configure_worker",
+    "kernel_threads",
     "plan_processes",
     "single_threaded_blas",
     "thread_budget",
@@ -54,9 +57,10 @@ F = TypeVar("F", bound=Callable)
 
 _lock = threading.Lock()
 _depth = 0                       # linpc calls in progress in this process (all Python threads)
-_saved: list[int] = []           # BLAS thread counts to restore when the outermost call ends
-_budget = 1                      # the budget fixed when the outermost call started
-_controllers: list | None = None
+_saved: list[int] = []           # BLAS thread counts to restore when the last call ends
+_budget = 1                      # the budget fixed by the first of the calls in progress
+_libraries: list | None = None   # (controller, thread-local setter or None) per BLAS library
+_local = threading.local()       # ``inside``/``budget``: this Python thread is in a linpc call
 
 
 def available_cores() -> int:
@@ -81,26 +85,38 @@ def _env_budget() -> int | None:
     return n
 
 
-def _blas_controllers() -> list:
-    """The BLAS libraries loaded in this process (found once, after NumPy and SciPy load theirs)."""
-    global _controllers
-    if _controllers is None:
+def _blas_libraries() -> list:
+    """The loaded BLAS libraries, each with the function that sets its thread count.
+
+    Found once, after NumPy and SciPy have loaded theirs. For OpenBLAS the setter is
+    ``openblas_set_num_threads_local`` where present: in OpenBLAS 0.3.30 the ordinary setter has
+    no effect when called from a thread other than the one that last set the count, while this
+    one sets the (process-wide) count from any thread.
+    """
+    global _libraries
+    if _libraries is None:
         import numpy  # noqa: F401  - load the BLAS libraries linpc uses before looking for them
         import scipy.linalg  # noqa: F401
 
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-            _controllers = []
+            _libraries = []
         else:
-            _controllers = [c for c in ThreadpoolController().lib_controllers
-                            if c.user_api == "blas"]
-    return _controllers
+            found = []
+            for c in ThreadpoolController().lib_controllers:
+                if c.user_api != "blas":
+                    continue
+                setter = getattr(getattr(c, "dynlib", None), "openblas_set_num_threads_local",
+                                 None) if c.internal_api == "openblas" else None
+                found.append((c, setter if setter is not None else c.set_num_threads))
+            _libraries = found
+    return _libraries
 
 
 def _blas_limit() -> int | None:
-    """The smallest thread limit of the loaded BLAS pools (None if none is found)."""
-    counts = [c.get_num_threads() for c in _blas_controllers()]
+    """The smallest thread limit of the loaded BLAS pools, as seen by this thread."""
+    counts = [c.get_num_threads() for c, _ in _blas_libraries()]
     counts = [n for n in counts if n is not None]
     return min(counts) if counts else None
 
@@ -109,15 +125,14 @@ def thread_budget() -> int:
     """Busy threads a linpc call may use (policy point 1).
 
     ``LINPC_NUM_THREADS`` if set; otherwise the BLAS thread limit in force (inside a linpc call:
-    the limit the outermost call found); capped at :func:`available_cores`.
+    the limit the call found on entry); capped at :func:`available_cores`.
     """
+    if getattr(_local, "inside", False):
+        return _local.budget
     env = _env_budget()
     cores = available_cores()
     if env is not None:
         return min(env, cores)
-    with _lock:
-        if _depth:
-            return _budget
     limit = _blas_limit()
     return max(1, min(cores, limit if limit is not None else cores))
 
@@ -127,53 +142,83 @@ def worker_count() -> int:
     return max(1, min(thread_budget(), MAX_KERNEL_THREADS))
 
 
+def _enter_kernel_thread() -> None:
+    """Initialise a block-kernel worker thread: inside a linpc call, with budget 1."""
+    _local.inside = True
+    _local.budget = 1
+
+
+def kernel_threads(workers: int):
+    """A thread pool for independent block kernels (their BLAS runs on one thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=workers, initializer=_enter_kernel_thread)
+
+
 @contextmanager
 def single_threaded_blas():
     """Run the body with one BLAS thread and the budget fixed (policy point 2); re-entrant.
 
-    The outermost entry in the process records the caller's BLAS settings and the budget, and
-    sets the pools to one thread; the last exit restores them. Costs a few microseconds.
+    The first of the calls in progress in the process fixes the budget (:func:`thread_budget`),
+    records the BLAS thread counts and sets them to one; the last to end restores them. A nested
+    call in the same Python thread costs one thread-local lookup, an outermost one a few
+    microseconds.
     """
-    global _depth, _budget, _saved
+    global _depth, _saved, _budget
+    if getattr(_local, "inside", False):
+        yield
+        return
     with _lock:
         if _depth == 0:
-            controllers = _blas_controllers()
-            saved = [c.get_num_threads() for c in controllers]
-            env = _env_budget()
-            known = [n for n in saved if n is not None]
-            limit = env if env is not None else (min(known) if known else available_cores())
-            _budget = max(1, min(limit, available_cores()))
-            for c, n in zip(controllers, saved, strict=True):
+            _budget = thread_budget()
+            libraries = _blas_libraries()
+            _saved = [c.get_num_threads() for c, _ in libraries]
+            for (_c, setter), n in zip(libraries, _saved, strict=True):
                 if n != 1:
-                    c.set_num_threads(1)
-            _saved = saved
+                    setter(1)
         _depth += 1
+        _local.inside, _local.budget = True, _budget
     try:
         yield
     finally:
+        _local.inside = False
         with _lock:
             _depth -= 1
             if _depth == 0:
-                for c, n in zip(_blas_controllers(), _saved, strict=True):
+                for (_c, setter), n in zip(_blas_libraries(), _saved, strict=True):
                     if n is not None and n != 1:
-                        c.set_num_threads(n)
+                        setter(n)
                 _saved = []
 
 
-def thread_policy(func: F) -> F:
-    """Decorate a public routine so that it runs under :func:`single_threaded_blas`.
-
-    The wrapper keeps the routine's name, signature and docstring, and is marked with
-    ``__linpc_thread_policy__ = True`` (``tests/test_threads.py`` checks every public routine).
-    """
-
+def _wrap(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if getattr(_local, "inside", False):        # nested call: the policy is in force
+            return func(*args, **kwargs)
         with single_threaded_blas():
             return func(*args, **kwargs)
 
     wrapper.__linpc_thread_policy__ = True  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    return wrapper
+
+
+def thread_policy(obj: F) -> F:
+    """Make a public routine, or every public method of a class, follow the thread policy.
+
+    A function is wrapped so that it runs under :func:`single_threaded_blas` (nested calls cost
+    one thread-local lookup); for a class, each public method defined in its body is wrapped
+    (properties and static/class methods are left alone). The wrapper keeps the routine's name,
+    signature and docstring and carries ``__linpc_thread_policy__ = True``, which
+    ``tests/test_threads.py`` checks for every public routine.
+    """
+    if isinstance(obj, type):
+        for name, attr in list(vars(obj).items()):
+            if not name.startswith("_") and inspect.isfunction(attr):
+                setattr(obj, name, _wrap(attr))
+        obj.__linpc_thread_policy__ = True  # type: ignore[attr-defined]
+        return obj
+    return _wrap(obj)  # type: ignore[return-value]
 
 
 def plan_processes(jobs: int) -> tuple[int, int]:
@@ -204,5 +249,5 @@ def configure_worker(threads: int) -> None:
     os.environ[ENV_VAR] = str(int(threads))
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(int(threads))
-    for c in _blas_controllers():
-        c.set_num_threads(int(threads))
+    for _c, setter in _blas_libraries():
+        setter(int(threads))

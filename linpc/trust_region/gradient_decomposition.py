@@ -30,12 +30,14 @@ from linpc.core.activity_hessian import ActivityHessian
 from linpc.core.backprop import backpropagate
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 from linpc.trust_region.pc_step import PCTrustRegionStep, feedforward_gradient, pc_trust_region_step
 
 __all__ = ["WeightGradientDecomposition", "weight_gradient_decomposition"]
 
 
+@thread_policy
 @dataclass(frozen=True)
 class WeightGradientDecomposition:
     """Exact decomposition of the PC weight gradient into BP, TR-step and curvature terms.
@@ -73,6 +75,7 @@ class WeightGradientDecomposition:
         return ParameterArrays(ws, bs)
 
 
+@thread_policy
 def weight_gradient_decomposition(
     net: LinearPCN,
     x: ArrayLike,

@@ -40,6 +40,7 @@ from linpc.core.gaussian import require_gaussian_chain
 from linpc.core.loss import mse_gradient, mse_loss
 from linpc.core.network import LinearPCN
 from linpc.landscape.expansions import rescaling_series_matrix
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 from linpc.trust_region.pc_step import pc_trust_region_step
 
@@ -53,6 +54,7 @@ __all__ = [
 EIGH_MAX_ACTIVITIES = 2000
 
 
+@thread_policy
 def cosine_similarity(a: ArrayLike, b: ArrayLike) -> float:
     """``⟨a, b⟩/(‖a‖‖b‖)``; ``nan`` when either vector is zero."""
     a = np.asarray(a, dtype=np.float64).ravel()
@@ -111,6 +113,7 @@ class InferenceInterpolation:
                          for g in self.gradients])
 
 
+@thread_policy
 def inference_interpolation(
     net: LinearPCN,
     x: ArrayLike,
@@ -247,6 +250,7 @@ class WeakPrecisionGaps:
     loss: float
 
 
+@thread_policy
 def weak_precision_gaps(net: LinearPCN, x: ArrayLike, y: ArrayLike,
                         precisions: ArrayLike) -> WeakPrecisionGaps:
     """PC → BP as the output precision ``λ → 0``: gaps ``ℒ − F*/λ`` and ``‖∇F*/λ − ∇ℒ‖``.

@@ -39,6 +39,7 @@ from numpy.typing import ArrayLike
 
 from linpc.core.activity_hessian import ActivityHessian
 from linpc.core.network import LinearPCN
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 from linpc.numerics.warnings import DEFAULT_ERROR_WARNING, warn_if_ill_conditioned
 from linpc.trust_region.subproblem import TrustRegionResult, solve_trust_region_subproblem
@@ -96,6 +97,7 @@ class PCTrustRegionStep:
         return self.feedforward + self.step
 
 
+@thread_policy
 def feedforward_gradient(net: LinearPCN, zs: list[Array], r: Array) -> Array:
     """The activity gradient at the feedforward pass, ``g = ∇_zF(ẑ)``, in closed form.
 
@@ -125,6 +127,7 @@ def feedforward_gradient(net: LinearPCN, zs: list[Array], r: Array) -> Array:
     return np.concatenate(blocks, axis=1)
 
 
+@thread_policy
 def pc_trust_region_step(
     net: LinearPCN,
     x: ArrayLike,
@@ -185,6 +188,7 @@ def pc_trust_region_step(
     )
 
 
+@thread_policy
 def pc_trust_region_subproblem(
     net: LinearPCN,
     x: ArrayLike,

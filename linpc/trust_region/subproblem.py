@@ -60,6 +60,7 @@ import scipy.linalg as sla
 from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
+from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import EPS, SAFETY
 from linpc.numerics.types import Array
 from linpc.numerics.validation import as_real_array, check_positive, check_symmetric
@@ -128,6 +129,7 @@ class TrustRegionResult:
                 max(0.0, self.step_norm - self.radius), max(0.0, -self.min_eigenvalue))
 
 
+@thread_policy
 def solve_trust_region_subproblem(
     g: ArrayLike,
     H: ArrayLike,
