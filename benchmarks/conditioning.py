@@ -1,6 +1,6 @@
 """Benchmark: condition number of the activity Hessian at depth and width; the §6.2 κ table.
 
-Targets (issue 5, 2-core machine, ``OPENBLAS_NUM_THREADS=1``): κ(H_z) of a μPC ResNet with
+Targets (issue 5, 2-core machine): κ(H_z) of a μPC ResNet with
 H = 1024 hidden layers of width N = 64 (n = 65 536 activities) in ≤ 10 s, and at H = 16, N = 1024
 (n = 16 384, half-bandwidth 2047). LAPACK's banded eigensolver costs O(n² u) and is infeasible at
 these sizes (≈ 5·10¹¹ flops); linpc uses Lanczos on H_z (λ_max) and on H_z⁻¹ through the block
@@ -18,7 +18,7 @@ Sections (plain text):
 5. ``--inference``: gradient-descent inference steps over depth, predicted from κ and measured;
 6. ``--forward``: forward-pass scale over depth and width, Monte Carlo vs the exact moments.
 
-Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/conditioning.py [--quick] [--table]
+Run: ``python benchmarks/conditioning.py [--quick] [--table]
 [--inference] [--forward] [--cache DIR] [--jobs N]``.
 """
 
@@ -36,6 +36,7 @@ import linpc
 from linpc.core import init_network
 from linpc.core.activity_hessian import BANDED_EIGEN_WORK_LIMIT
 from linpc.mupc import growth_exponent, tridiagonal_limit_condition_number
+from linpc.numerics.threads import thread_budget
 from linpc.reproduce.conditioning_table import conditioning_table
 
 #: docs/theory.md §6.2 (median of 3 seeds, d_y = 10; computed independently by the spec's author).
@@ -213,7 +214,7 @@ def main() -> None:
     args = p.parse_args()
     load = os.getloadavg()
     print(f"linpc {linpc.__version__}, numpy {np.__version__}; "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+          f"thread budget {thread_budget()}, "
           f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
     section_targets(args.quick)
     section_banded_vs_lanczos(args.quick)

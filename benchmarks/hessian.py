@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python3 benchmarks/hessian.py [--quick]
+    python benchmarks/hessian.py [--quick]
 
 Sections (plain-text output):
 
@@ -30,6 +30,7 @@ import numpy as np
 from linpc import LinearPCN, equilibrated_energy_gradient, mse_gradient
 from linpc.core import init_weights
 from linpc.landscape import EquilibratedEnergyHessian, MSEHessian, hessian_spectrum
+from linpc.numerics.threads import thread_budget
 
 
 def make_case(H: int, N: int, d: int, B: int, seed: int = 0):
@@ -150,7 +151,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     args = p.parse_args()
     print("linpc Hessian benchmark")
-    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}, "
+    print(f"thread budget {thread_budget()} (README, Threads), "
           f"cores={os.cpu_count()}, load average at start={os.getloadavg()}")
     t0 = time.perf_counter()
     if args.quick:

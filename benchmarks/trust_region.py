@@ -12,8 +12,8 @@ What is measured (plain-text output, best of ``--repeat`` runs, peak RSS via ``r
 3. ``solve_trust_region_subproblem`` for n = 100…1600 (one ``eigh`` plus a scalar root), easy
    and hard cases, with its KKT residual.
 
-Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/trust_region.py [--quick]`` (threaded OpenBLAS on
-an oversubscribed machine distorts timings).
+Run: ``python benchmarks/trust_region.py [--quick]`` (linpc's thread policy keeps BLAS on one
+thread inside its calls; README, "Threads").
 """
 
 from __future__ import annotations
