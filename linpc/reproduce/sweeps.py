@@ -18,9 +18,11 @@ Cache (``cache_dir`` given)
     the result arrays, a JSON metadata string (the key's ingredients, the seed entropy, the
     compute time) and a sha256 checksum of the arrays. It is written atomically (a temporary file
     in the same directory, flushed and fsynced, then ``os.replace``), loaded with
-    ``allow_pickle=False``, and recomputed with a :class:`SweepCacheWarning` when it cannot be
-    read, its checksum does not match or its metadata names another point. Bump ``version`` when
-    the point function changes.
+    ``allow_pickle=False``, and recomputed with a :class:`SweepCacheWarning` naming the file when
+    it cannot be read, its metadata do not have the schema of
+    :func:`linpc.reproduce.records.check_sweep_meta` or name another point, its arrays are not of
+    a cacheable kind, or its checksum does not match. Bump ``version`` when the point function
+    changes.
 
 Resume
     Results are written as soon as each point finishes, so an interrupted sweep (exception,
@@ -63,6 +65,7 @@ from numpy.typing import NDArray
 
 from linpc._version import __version__
 from linpc.numerics.progress import progress_bar
+from linpc.reproduce.records import CacheWarning, RecordError, check_sweep_meta
 
 __all__ = [
     "CACHE_SCHEMA", "Grid", "SweepCacheWarning", "SweepResult", "cache_key", "canonical_json",
@@ -76,7 +79,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _RESERVED = ("__meta__", "__checksum__")
 
 
-class SweepCacheWarning(UserWarning):
+class SweepCacheWarning(CacheWarning):
     """A cache entry was unreadable or inconsistent and is being recomputed."""
 
 
@@ -274,12 +277,20 @@ def _read_entry(path: Path, key_fields: dict) -> tuple[dict[str, NDArray] | None
         return None, f"unreadable ({type(exc).__name__}: {exc})"
     if "__meta__" not in data or "__checksum__" not in data:
         return None, "no metadata or checksum"
+    raw_meta, stored = data.pop("__meta__"), data.pop("__checksum__")
+    if raw_meta.shape != () or raw_meta.dtype.kind != "U" or stored.shape != () \
+            or stored.dtype.kind != "U":
+        return None, "metadata or checksum is not a single string"
     try:
-        meta = json.loads(str(data.pop("__meta__")))
-    except ValueError as exc:
-        return None, f"metadata is not JSON ({exc})"
-    stored = str(data.pop("__checksum__"))
-    if stored != _checksum(data):
+        meta = json.loads(str(raw_meta))
+        check_sweep_meta(meta)
+    except (ValueError, RecursionError) as exc:   # RecordError is a ValueError
+        what = "malformed" if isinstance(exc, RecordError) else "not JSON"
+        return None, f"metadata {what} ({exc})"
+    for k, a in data.items():
+        if not k.isidentifier() or a.dtype.kind not in "biufU":
+            return None, f"array {k!r} of dtype {a.dtype} is not a cacheable result"
+    if str(stored) != _checksum(data):
         return None, "checksum mismatch"
     for k, v in key_fields.items():
         if meta.get(k) != v:
@@ -432,8 +443,9 @@ def run_sweep(
 
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"sweep name {name!r} must match {_NAME_RE.pattern}")
-    if int(jobs) < 1:
-        raise ValueError(f"jobs must be ≥ 1, got {jobs}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int | np.integer) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    jobs = int(jobs)
     t_start = time.perf_counter()
     if isinstance(points, Grid):
         grid = points
@@ -468,7 +480,7 @@ def run_sweep(
                         loaded += 1
                         bar.update(1)
                         continue
-                    warnings.warn(f"sweep {name!r}: cache entry {path.name} for point {p} is "
+                    warnings.warn(f"sweep {name!r}: cache entry {path} for point {p} is "
                                   f"{reason}; recomputing it", SweepCacheWarning, stacklevel=2)
             tasks.append((i, None if path is None else str(path), kf))
 
