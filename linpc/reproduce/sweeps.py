@@ -29,10 +29,15 @@ Resume
     Ctrl-C, killed job) resumes where it stopped: finished points are loaded, never recomputed.
 
 Parallelism
-    ``jobs=N`` spreads the missing points over ``N`` processes
+    ``jobs=N`` spreads the missing points over worker processes
     (:class:`concurrent.futures.ProcessPoolExecutor`); each worker writes its own cache files. The
-    point function must then be importable (defined at module level). Set
-    ``OPENBLAS_NUM_THREADS=1`` (before starting Python) so processes do not oversubscribe the cores.
+    point function must then be importable (defined at module level). linpc's thread policy
+    (:mod:`linpc.numerics.threads`) sizes the pool: :func:`~linpc.numerics.threads.plan_processes`
+    turns ``N`` into ``P ≤ N`` processes of ``t`` BLAS threads each within the thread budget
+    (``P = 1`` runs the points in this process), and every worker starts with
+    :func:`~linpc.numerics.threads.configure_worker`, so processes never oversubscribe the cores.
+    Workers ignore Ctrl-C; on an interrupt the parent stops them and re-raises
+    :class:`KeyboardInterrupt`, keeping every point finished so far.
 
 Example
 -------
@@ -50,6 +55,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import tempfile
 import time
 import warnings
@@ -65,6 +71,7 @@ from numpy.typing import NDArray
 
 from linpc._version import __version__
 from linpc.numerics.progress import progress_bar
+from linpc.numerics.threads import configure_worker, plan_processes
 from linpc.reproduce.records import CacheWarning, RecordError, check_sweep_meta
 
 __all__ = [
@@ -298,6 +305,22 @@ def _read_entry(path: Path, key_fields: dict) -> tuple[dict[str, NDArray] | None
     return data, None
 
 
+def _init_worker(threads: int) -> None:
+    """Initialise a sweep worker: thread policy (:func:`~linpc.numerics.threads.configure_worker`)
+    and Ctrl-C ignored (the parent handles the interrupt and stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_worker(threads)
+
+
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
+    """Terminate the worker processes of ``executor`` (after Ctrl-C: do not wait for points)."""
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
+
+
 def _compute(function: PointFunction, name: str, point: dict, seed: int,
              path: str | None, key_fields: dict) -> tuple[dict[str, NDArray], float]:
     """Run one point (in this or a worker process) and write its cache file."""
@@ -425,7 +448,8 @@ def run_sweep(
     version : str
         Version of the point function (part of the cache key): bump it when its code changes.
     jobs : int
-        Number of worker processes for the points not in the cache.
+        Worker processes requested for the points not in the cache; the thread policy may run
+        fewer (:func:`linpc.numerics.threads.plan_processes`).
     progress : bool
         Show a progress bar (:func:`linpc.numerics.progress.progress_bar`).
     recompute : bool
@@ -484,12 +508,17 @@ def run_sweep(
                                   f"{reason}; recomputing it", SweepCacheWarning, stacklevel=2)
             tasks.append((i, None if path is None else str(path), kf))
 
-        if int(jobs) == 1 or len(tasks) <= 1:
+        processes, threads = (1, 1)
+        if jobs > 1 and len(tasks) > 1:
+            processes, threads = plan_processes(jobs)     # within linpc's thread budget
+            processes = min(processes, len(tasks))
+        if processes == 1:
             for i, path, kf in tasks:
                 results[i], _ = _compute(function, name, pts[i], seed, path, kf)
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=int(jobs)) as ex:
+            with ProcessPoolExecutor(max_workers=processes, initializer=_init_worker,
+                                     initargs=(threads,)) as ex:
                 futs = {ex.submit(_compute, function, name, pts[i], seed, path, kf): i
                         for i, path, kf in tasks}
                 pending = set(futs)
@@ -499,9 +528,11 @@ def run_sweep(
                         for f in done:
                             results[futs[f]], _ = f.result()   # re-raises a worker's error
                             bar.update(1)
-                except BaseException:
+                except BaseException as exc:
                     for f in pending:
                         f.cancel()
+                    if isinstance(exc, KeyboardInterrupt):
+                        _stop_workers(ex)
                     ex.shutdown(wait=True, cancel_futures=True)
                     raise
     return SweepResult(name, pts, results, grid, indices,  # type: ignore[arg-type]
