@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from linpc import __version__
+from linpc.numerics.threads import available_cores
 from linpc.reproduce.sweeps import (
     CACHE_SCHEMA,
     Grid,
@@ -210,8 +211,9 @@ def test_write_is_atomic(tmp_path, calls, monkeypatch):
     assert list((tmp_path / "atomic").iterdir()) == []
 
 
-def test_parallel_jobs_match_serial(tmp_path, calls):
+def test_parallel_jobs_match_serial(tmp_path, calls, monkeypatch):
     """jobs=2 computes each missing point once, in worker processes, with the same results."""
+    monkeypatch.setenv("LINPC_NUM_THREADS", "2")        # a budget for two processes
     g = Grid.product({"x": [1, 2, 3, 4, 5]})
     serial = run_sweep("jobs", noisy_square, g, progress=False)
     par = run_sweep("jobs", noisy_square, g, cache_dir=tmp_path, jobs=2, progress=False)
@@ -222,8 +224,9 @@ def test_parallel_jobs_match_serial(tmp_path, calls):
     assert again.computed == 0 and _n_calls(calls) == 10
 
 
-def test_parallel_failure_keeps_finished_points(tmp_path, calls):
+def test_parallel_failure_keeps_finished_points(tmp_path, calls, monkeypatch):
     """A failing point in a parallel sweep raises; points already finished are cached."""
+    monkeypatch.setenv("LINPC_NUM_THREADS", "2")
     g = Grid.product({"x": [1, 2, 3]}, fixed={"fail_at": 2})
     (calls / "armed").touch()
     with pytest.raises(RuntimeError, match="interrupted"):
@@ -231,6 +234,134 @@ def test_parallel_failure_keeps_finished_points(tmp_path, calls):
     (calls / "armed").unlink()
     res = run_sweep("pfail", noisy_square, g, cache_dir=tmp_path, progress=False)
     assert res.loaded >= 1 and res.loaded + res.computed == 3
+
+
+def where_and_how(point: dict, rng: np.random.Generator) -> dict:
+    """Module-level point function reporting the process and thread settings it ran with."""
+    from linpc.numerics.threads import _blas_controllers
+
+    counts = [c.get_num_threads() for c in _blas_controllers()]
+    return {"pid": os.getpid(), "budget": os.environ.get("LINPC_NUM_THREADS", ""),
+            "blas": max([n for n in counts if n is not None], default=-1)}
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="needs two cores for two worker processes")
+def test_worker_processes_follow_the_thread_policy(tmp_path, monkeypatch):
+    """With a budget of 2 threads, jobs=2 runs two worker processes initialised by
+    configure_worker with 2 // 2 = 1 thread each (LINPC_NUM_THREADS and the BLAS pools)."""
+    monkeypatch.setenv("LINPC_NUM_THREADS", "2")
+    res = run_sweep("policy", where_and_how, Grid.product({"x": list(range(6))}), jobs=2,
+                    progress=False)
+    pids = {int(r["pid"]) for r in res.results}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert {str(r["budget"]) for r in res.results} == {"1"}
+    assert {int(r["blas"]) for r in res.results} <= {1, -1}
+
+
+def test_jobs_beyond_the_thread_budget_are_reduced_with_a_warning(tmp_path, monkeypatch):
+    """With a budget of one thread, jobs=4 warns and runs the points in this process."""
+    monkeypatch.setenv("LINPC_NUM_THREADS", "1")
+    with pytest.warns(RuntimeWarning, match="exceeds the thread budget"):
+        res = run_sweep("budget", where_and_how, Grid.product({"x": [1, 2, 3]}), jobs=4,
+                        progress=False)
+    assert {int(r["pid"]) for r in res.results} == {os.getpid()}
+
+
+def test_pool_is_sized_by_plan_processes(tmp_path, monkeypatch):
+    """The pool gets plan_processes' process count (at most the number of missing points) and
+    every worker the initializer that applies configure_worker with its thread count."""
+    import linpc.reproduce.sweeps as sw
+
+    made = []
+
+    class FakePool:
+        def __init__(self, max_workers, initializer, initargs):
+            made.append((max_workers, initializer, initargs))
+            raise RuntimeError("stop here")
+
+    monkeypatch.setattr(sw, "ProcessPoolExecutor", FakePool)
+    monkeypatch.setattr(sw, "plan_processes", lambda jobs: (3, 2))
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_sweep("plan", where_and_how, Grid.product({"x": list(range(5))}), jobs=8,
+                  progress=False)
+    with pytest.raises(RuntimeError, match="stop here"):
+        run_sweep("plan", where_and_how, Grid.product({"x": [1, 2]}), jobs=8, progress=False)
+    assert made == [(3, sw._init_worker, (2,)), (2, sw._init_worker, (2,))]
+    calls = []
+    monkeypatch.setattr(sw, "configure_worker", lambda t: calls.append(t))
+    import signal
+
+    old = signal.getsignal(signal.SIGINT)
+    try:
+        sw._init_worker(2)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN and calls == [2]
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+SLOW_SWEEP = """
+import pathlib, sys, time
+from linpc.reproduce.sweeps import Grid, run_sweep
+MARKS = pathlib.Path(sys.argv[1])
+
+def slow(point, rng):
+    (MARKS / str(point["x"])).touch()
+    time.sleep(60)
+    return {"y": 1.0}
+
+if __name__ == "__main__":
+    try:
+        run_sweep("slow", slow, Grid.product({"x": [1, 2, 3, 4]}), cache_dir=sys.argv[2],
+                  jobs=2, progress=False)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix" or available_cores() < 2,
+                    reason="needs POSIX process groups and two cores")
+def test_ctrl_c_stops_the_workers_at_once(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a parallel
+    sweep: the workers print nothing, the parent stops them without waiting for their points and
+    raises KeyboardInterrupt; no process of the group survives."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script, marks = tmp_path / "slow.py", tmp_path / "marks"
+    script.write_text(SLOW_SWEEP)
+    marks.mkdir()
+    env = dict(os.environ, LINPC_NUM_THREADS="2",
+               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen([sys.executable, str(script), str(marks), str(tmp_path / "c")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        t0 = time.monotonic()
+        while len(list(marks.iterdir())) < 2:
+            assert proc.poll() is None and time.monotonic() - t0 < 60, proc.stderr.read()
+            time.sleep(0.05)
+        t_int = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert time.monotonic() - t_int < 20, "the parent waited for the running points"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and err.strip() == "interrupted", err
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("worker processes survived the interrupt")
 
 
 def test_bad_input_gives_clear_errors(tmp_path):

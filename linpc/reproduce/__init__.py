@@ -6,6 +6,8 @@
   ``.npz`` cache per point, resume, progress and process parallelism;
 * :mod:`~linpc.reproduce.figure_contract` — what a figure script defines (``SPEC``, ``make``) and
   its quantitative checks;
+* :mod:`~linpc.reproduce.records` — the schemas every record is checked against before reuse,
+  the checks of figure files (PNG, PDF) and paths relative to the results folder;
 * :mod:`~linpc.reproduce.report` — ``report.html`` and ``report.md``;
 * :mod:`~linpc.reproduce.plotting` — one matplotlib style and a PDF + PNG save function;
 * :mod:`~linpc.reproduce.conditioning_table` — the cached table of docs/theory.md §6.2.
@@ -21,11 +23,12 @@ from linpc.reproduce.figure_contract import (
     figure_main,
     run_figure,
 )
+from linpc.reproduce.records import CacheWarning
 from linpc.reproduce.runner import discover_figures, load_figure, run_reproduce, source_checkout
 from linpc.reproduce.sweeps import Grid, SweepCacheWarning, SweepResult, run_sweep
 
 __all__ = [
-    "Check", "FigureContext", "FigureResult", "FigureSpec", "Grid", "SweepCacheWarning",
-    "SweepResult", "discover_figures", "figure_main", "load_figure", "run_figure", "run_reproduce",
-    "run_sweep", "source_checkout",
+    "CacheWarning", "Check", "FigureContext", "FigureResult", "FigureSpec", "Grid",
+    "SweepCacheWarning", "SweepResult", "discover_figures", "figure_main", "load_figure",
+    "run_figure", "run_reproduce", "run_sweep", "source_checkout",
 ]

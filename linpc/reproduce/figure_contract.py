@@ -25,7 +25,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +136,9 @@ class FigureResult:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FigureResult:
-        return cls(FigureSpec(**d["spec"]), [Path(p) for p in d["files"]],
+        """The inverse of :meth:`as_dict` (fields of the spec it does not know are ignored)."""
+        spec = {f.name: d["spec"][f.name] for f in fields(FigureSpec) if f.name in d["spec"]}
+        return cls(FigureSpec(**spec), [Path(p) for p in d["files"]],
                    [Check(c["name"], c["value"], c["tolerance"], c.get("rule", ""))
                     for c in d["checks"]], float(d["seconds"]), d.get("error"),
                    bool(d.get("quick", False)))

@@ -18,19 +18,26 @@ Cache (``cache_dir`` given)
     the result arrays, a JSON metadata string (the key's ingredients, the seed entropy, the
     compute time) and a sha256 checksum of the arrays. It is written atomically (a temporary file
     in the same directory, flushed and fsynced, then ``os.replace``), loaded with
-    ``allow_pickle=False``, and recomputed with a :class:`SweepCacheWarning` when it cannot be
-    read, its checksum does not match or its metadata names another point. Bump ``version`` when
-    the point function changes.
+    ``allow_pickle=False``, and recomputed with a :class:`SweepCacheWarning` naming the file when
+    it cannot be read, its metadata do not have the schema of
+    :func:`linpc.reproduce.records.check_sweep_meta` or name another point, its arrays are not of
+    a cacheable kind, or its checksum does not match. Bump ``version`` when the point function
+    changes.
 
 Resume
     Results are written as soon as each point finishes, so an interrupted sweep (exception,
     Ctrl-C, killed job) resumes where it stopped: finished points are loaded, never recomputed.
 
 Parallelism
-    ``jobs=N`` spreads the missing points over ``N`` processes
+    ``jobs=N`` spreads the missing points over worker processes
     (:class:`concurrent.futures.ProcessPoolExecutor`); each worker writes its own cache files. The
-    point function must then be importable (defined at module level). Set
-    ``OPENBLAS_NUM_THREADS=1`` (before starting Python) so processes do not oversubscribe the cores.
+    point function must then be importable (defined at module level). linpc's thread policy
+    (:mod:`linpc.numerics.threads`) sizes the pool: :func:`~linpc.numerics.threads.plan_processes`
+    turns ``N`` into ``P ≤ N`` processes of ``t`` BLAS threads each within the thread budget
+    (``P = 1`` runs the points in this process), and every worker starts with
+    :func:`~linpc.numerics.threads.configure_worker`, so processes never oversubscribe the cores.
+    Workers ignore Ctrl-C; on an interrupt the parent stops them and re-raises
+    :class:`KeyboardInterrupt`, keeping every point finished so far.
 
 Example
 -------
@@ -48,6 +55,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import tempfile
 import time
 import warnings
@@ -63,6 +71,8 @@ from numpy.typing import NDArray
 
 from linpc._version import __version__
 from linpc.numerics.progress import progress_bar
+from linpc.numerics.threads import configure_worker, plan_processes
+from linpc.reproduce.records import CacheWarning, RecordError, check_sweep_meta
 
 __all__ = [
     "CACHE_SCHEMA", "Grid", "SweepCacheWarning", "SweepResult", "cache_key", "canonical_json",
@@ -76,7 +86,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _RESERVED = ("__meta__", "__checksum__")
 
 
-class SweepCacheWarning(UserWarning):
+class SweepCacheWarning(CacheWarning):
     """A cache entry was unreadable or inconsistent and is being recomputed."""
 
 
@@ -274,17 +284,41 @@ def _read_entry(path: Path, key_fields: dict) -> tuple[dict[str, NDArray] | None
         return None, f"unreadable ({type(exc).__name__}: {exc})"
     if "__meta__" not in data or "__checksum__" not in data:
         return None, "no metadata or checksum"
+    raw_meta, stored = data.pop("__meta__"), data.pop("__checksum__")
+    if raw_meta.shape != () or raw_meta.dtype.kind != "U" or stored.shape != () \
+            or stored.dtype.kind != "U":
+        return None, "metadata or checksum is not a single string"
     try:
-        meta = json.loads(str(data.pop("__meta__")))
-    except ValueError as exc:
-        return None, f"metadata is not JSON ({exc})"
-    stored = str(data.pop("__checksum__"))
-    if stored != _checksum(data):
+        meta = json.loads(str(raw_meta))
+        check_sweep_meta(meta)
+    except (ValueError, RecursionError) as exc:   # RecordError is a ValueError
+        what = "malformed" if isinstance(exc, RecordError) else "not JSON"
+        return None, f"metadata {what} ({exc})"
+    for k, a in data.items():
+        if not k.isidentifier() or a.dtype.kind not in "biufU":
+            return None, f"array {k!r} of dtype {a.dtype} is not a cacheable result"
+    if str(stored) != _checksum(data):
         return None, "checksum mismatch"
     for k, v in key_fields.items():
         if meta.get(k) != v:
             return None, f"metadata field {k!r} is {meta.get(k)!r}, expected {v!r}"
     return data, None
+
+
+def _init_worker(threads: int) -> None:
+    """Initialise a sweep worker: thread policy (:func:`~linpc.numerics.threads.configure_worker`)
+    and Ctrl-C ignored (the parent handles the interrupt and stops the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_worker(threads)
+
+
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
+    """Terminate the worker processes of ``executor`` (after Ctrl-C: do not wait for points)."""
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
 
 
 def _compute(function: PointFunction, name: str, point: dict, seed: int,
@@ -414,7 +448,8 @@ def run_sweep(
     version : str
         Version of the point function (part of the cache key): bump it when its code changes.
     jobs : int
-        Number of worker processes for the points not in the cache.
+        Worker processes requested for the points not in the cache; the thread policy may run
+        fewer (:func:`linpc.numerics.threads.plan_processes`).
     progress : bool
         Show a progress bar (:func:`linpc.numerics.progress.progress_bar`).
     recompute : bool
@@ -432,8 +467,9 @@ def run_sweep(
 
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"sweep name {name!r} must match {_NAME_RE.pattern}")
-    if int(jobs) < 1:
-        raise ValueError(f"jobs must be ≥ 1, got {jobs}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int | np.integer) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    jobs = int(jobs)
     t_start = time.perf_counter()
     if isinstance(points, Grid):
         grid = points
@@ -468,16 +504,21 @@ def run_sweep(
                         loaded += 1
                         bar.update(1)
                         continue
-                    warnings.warn(f"sweep {name!r}: cache entry {path.name} for point {p} is "
+                    warnings.warn(f"sweep {name!r}: cache entry {path} for point {p} is "
                                   f"{reason}; recomputing it", SweepCacheWarning, stacklevel=2)
             tasks.append((i, None if path is None else str(path), kf))
 
-        if int(jobs) == 1 or len(tasks) <= 1:
+        processes, threads = (1, 1)
+        if jobs > 1 and len(tasks) > 1:
+            processes, threads = plan_processes(jobs)     # within linpc's thread budget
+            processes = min(processes, len(tasks))
+        if processes == 1:
             for i, path, kf in tasks:
                 results[i], _ = _compute(function, name, pts[i], seed, path, kf)
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=int(jobs)) as ex:
+            with ProcessPoolExecutor(max_workers=processes, initializer=_init_worker,
+                                     initargs=(threads,)) as ex:
                 futs = {ex.submit(_compute, function, name, pts[i], seed, path, kf): i
                         for i, path, kf in tasks}
                 pending = set(futs)
@@ -487,9 +528,11 @@ def run_sweep(
                         for f in done:
                             results[futs[f]], _ = f.result()   # re-raises a worker's error
                             bar.update(1)
-                except BaseException:
+                except BaseException as exc:
                     for f in pending:
                         f.cancel()
+                    if isinstance(exc, KeyboardInterrupt):
+                        _stop_workers(ex)
                     ex.shutdown(wait=True, cancel_futures=True)
                     raise
     return SweepResult(name, pts, results, grid, indices,  # type: ignore[arg-type]
