@@ -471,6 +471,14 @@ def test_loss_and_backpropagation_overflow():
         linpc.core.backpropagate(big, big.forward(x), {2: np.full((1, 2), 1e300)})
 
 
+def test_forward_norm_sample_overflow_names_the_layer():
+    """Finding: sample_forward_norms squared finite activities into inf (x = 1e155: ‖x‖² =
+    1e310), so the Monte Carlo mean and z-scores became inf/nan. Now the error names layer 0,
+    the input."""
+    with pytest.raises(LayerOverflowError, match="‖ẑ_0‖² of draw 0 overflows at layer 0 of 2"):
+        linpc.mupc.sample_forward_norms((1, 2, 1), np.array([1e155]), n_draws=2, rng=0)
+
+
 @pytest.mark.parametrize("method", ["bp", "pc_exact"])
 def test_training_that_overflows_stops_as_diverged(method):
     """A learning rate of 1e200 throws the weights out of float64 in one step, so the next forward

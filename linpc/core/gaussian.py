@@ -131,7 +131,13 @@ def gaussian_conditioning(net: LinearPCN, x: ArrayLike, y: ArrayLike):
             "arithmetic (S ⪰ π_L⁻¹ I), so the weights are too large for float64"
         ) from None
     delta = sla.cho_solve(cf, r.T, check_finite=False).T
-    acts = [zhat[l] + delta @ Cs[l - 1].T for l in range(1, net.n_hidden + 1)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        acts = [zhat[l] + delta @ Cs[l - 1].T for l in range(1, net.n_hidden + 1)]
+    for l, a in enumerate(acts, start=1):
+        check_layer_finite(a, what="the equilibrium activities", layer=l, n_layers=net.n_hidden,
+                           unit="hidden layer", previous=zhat[l],
+                           cause="ẑ_l + C_l S⁻¹r is not representable: the data or the weights "
+                                 "are too large for float64")
     Ps = net.output_maps()
     errs = [(delta @ Ps[l]) / net.precisions[l - 1] for l in range(1, net.n_layers + 1)]
     return acts, errs, r, delta, cf, S
