@@ -274,6 +274,9 @@ def activity_hessian_extreme_eigenvalues(
     (float, float)
         ``(λ_min, λ_max)``. For the accuracy achieved use
         ``linpc.ActivityHessian(net).extreme_eigenvalues()``, which also returns error bounds.
+        When ``H_z`` is too ill-conditioned for float64 to resolve ``λ_min`` (below
+        :func:`linpc.numerics.tolerances.eigenvalue_floor`), ``λ_min`` is an upper bound and an
+        :class:`~linpc.IllConditionedWarning` says so (never a negative eigenvalue).
     """
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
@@ -300,13 +303,16 @@ def activity_hessian_condition_number(
 
     Gradient-descent inference with the best fixed step contracts the error by
     ``(κ − 1)/(κ + 1)`` per step (docs/theory.md §1.3). Keywords as in
-    :func:`activity_hessian_extreme_eigenvalues`.
+    :func:`activity_hessian_extreme_eigenvalues`. When ``λ_min`` is below what float64 can
+    resolve, a lower bound of ``κ`` is returned with an :class:`~linpc.IllConditionedWarning`
+    (:attr:`linpc.ExtremeEigenvalues.certified`); never a negative number.
     """
-    lo, hi = activity_hessian_extreme_eigenvalues(
-        Ws, param_type=param_type, scalings=scalings, use_skips=use_skips, gamma=gamma,
-        output_energy_scaling=output_energy_scaling, activity_decay=activity_decay,
-        method=method, tol=tol)
-    return hi / lo
+    net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
+                                    use_skips=use_skips, gamma=gamma,
+                                    output_energy_scaling=output_energy_scaling,
+                                    activity_decay=activity_decay)
+    return float(ActivityHessian(net).extreme_eigenvalues(method=method,
+                                                          tol=tol).condition_number)
 
 
 @thread_policy

@@ -132,9 +132,13 @@ OUTPUT_PRECISION_RANGE = (0.2, 5.0)
 GAMMA_RANGE = (0.5, 2.0)
 #: Range of the activity decay ``δ`` drawn for ``activity_decay=True`` (or ``None``, when on).
 ACTIVITY_DECAY_RANGE = (0.01, 1.0)
-#: Largest upper end of ``condition``: ``κ(H_z)`` is computed with a relative error of about
-#: ``n·eps·κ``, 1% for ``n ≈ 50`` activities at ``κ = 1e12``.
-MAX_CONDITION = 1e12
+#: Largest upper end of ``condition``. ``κ(H_z)`` is measured with LAPACK's banded eigensolver
+#: and counts only when certified (``λ_min`` at least :func:`linpc.numerics.eigenvalue_floor`,
+#: ``2·SAFETY·n·eps·λ_max``, so that ``κ`` is known to a factor 3; at most about ``2.3e14/n`` for
+#: ``n`` activities, e.g. ``1.1e13`` at ``n = 20``): a target above what the drawn size can certify
+#: yields the largest certified ``κ`` the rescaling finds, and a range that lies wholly above it
+#: is rejected.
+MAX_CONDITION = 1e14
 _SEEDS = st.integers(0, 2**32 - 1)
 
 
@@ -212,7 +216,7 @@ def _condition(value: object) -> tuple[float, float] | None:
     lo, hi = _float_range(value, "condition", lowest=1.0, strict=False)
     if hi > MAX_CONDITION:
         raise InvalidArgument(f"condition={value!r}: κ(H_z) above {MAX_CONDITION:g} cannot be "
-                              f"measured reliably in float64 (MAX_CONDITION)")
+                              f"certified in float64 (MAX_CONDITION)")
     if hi < lo * (1 + CONDITION_RTOL) ** 2:
         raise InvalidArgument(f"condition={value!r} is narrower than the accuracy of the "
                               f"rescaling: need hi ≥ lo·(1 + {CONDITION_RTOL:g})²")
@@ -438,14 +442,15 @@ def networks(
         Activity decay ``δ`` (``(δ/2)Σ‖z_l‖²`` added to the energy, so the model is no longer a
         Gaussian chain): as ``gamma``, with default range ``[0.01, 1]``; off means ``δ = 0``.
     condition : (float, float), optional
-        Range ``[lo, hi]`` (``1 ≤ lo``, ``hi ≤ MAX_CONDITION = 1e12``) of ``κ(H_z)``, the 2-norm
+        Range ``[lo, hi]`` (``1 ≤ lo``, ``hi ≤ MAX_CONDITION = 1e14``) of ``κ(H_z)``, the 2-norm
         condition number of the activity Hessian. A target is drawn log-uniformly in the range
         and the weights of layers ``2..L`` are multiplied by a common factor ``f`` found by
         bisection on ``log f`` until ``κ`` is within a relative ``1e-3`` of the target
         (:func:`linpc.verify.random_networks.rescale_to_condition`); the strategy then measures
         ``κ`` (LAPACK banded eigensolver) and *rejects* the example (``hypothesis.assume``) if it
-        is outside the range. A range can be out of reach of the rescaling. As ``f → 0``,
-        ``κ`` tends to that of the block-diagonal limit: without skips
+        is outside the range or not certified in float64 (above about ``2.3e14/n`` for ``n``
+        activities, :data:`MAX_CONDITION`). A range can be out of reach of the rescaling. As
+        ``f → 0``, ``κ`` tends to that of the block-diagonal limit: without skips
         ``(max π_l + δ)/(min π_l + δ)`` over the hidden layers (1 for unit precisions), with
         skips that of a chain of identity maps, which grows with depth. As ``f → ∞``, ``κ``
         grows without bound only when some hidden layer is wider than the next one

@@ -371,7 +371,7 @@ def test_same_seed_same_batch(seed, d_x, d_y, batch):
     lambda: lt.networks(activity_decay=-0.1),
     lambda: lt.networks(condition=(0.5, 10.0)),
     lambda: lt.networks(condition=(10.0, 10.0)),
-    lambda: lt.networks(condition=(10.0, 1e13)),
+    lambda: lt.networks(condition=(10.0, 10 * lt.MAX_CONDITION)),
     lambda: lt.networks(weight_scale=0.0),
     lambda: lt.cases(max_hidden=3, hidden_layers=(1, 2)),
     lambda: lt.specs(precisions=("unit",), precision_modes=("unit",)),

@@ -17,6 +17,7 @@ the data. An activity decay ``(δ/2)Σ‖z_l‖²`` adds ``δ I`` to every diago
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,11 +27,17 @@ import scipy.linalg.blas as _blas
 import scipy.sparse as sp
 
 from linpc.core.network import LinearPCN
-from linpc.numerics.block_cholesky import BlockCholesky, block_cholesky
+from linpc.numerics.block_cholesky import BlockCholesky, NotPositiveDefiniteError, block_cholesky
 from linpc.numerics.lanczos import LANCZOS_MAX_STEPS, lanczos_top_vector
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import (
+    IllConditionedWarning,
+    check_layer_finite,
+    spd_condition_number,
+    user_stacklevel,
+)
 
 __all__ = ["ActivityHessian", "ExtremeEigenvalues"]
 
@@ -49,16 +56,29 @@ class ExtremeEigenvalues:
     Attributes
     ----------
     lambda_min, lambda_max : float
-        Smallest and largest eigenvalue.
+        Smallest and largest eigenvalue. When ``certified`` is False, ``lambda_min`` is an *upper
+        bound*: the smallest eigenvalue lies in ``(0, lambda_min]``.
     condition_number : float
-        ``κ = λ_max / λ_min`` (2-norm condition number).
+        ``κ = λ_max / λ_min`` (2-norm condition number); when ``certified`` is False, a *lower
+        bound* ``(λ_max − δ)/lambda_min`` of ``κ`` (``δ`` the backward error of the computation).
+        Never negative.
     error_min, error_max : float
         Absolute error bounds: an eigenvalue lies within this distance of the reported value.
-        For ``"banded"``/``"dense"`` the backward-stable bound ``c·n·eps·‖A‖₂``; for ``"lanczos"``
-        the Ritz residual norm ``‖A v − θ v‖`` of the returned unit vector.
+        For ``"banded"``/``"dense"`` the backward-stable bound ``δ = SAFETY·n·eps·‖A‖₂``; for
+        ``"lanczos"`` the Ritz residual norm ``‖A v − θ v‖`` of the returned unit vector plus
+        ``δ`` (the round-off of evaluating it), and for ``λ_min`` the distance to the lower bound
+        certified by a Cholesky factorisation of ``A − σI`` (an inertia check). When
+        ``certified`` is False, ``error_min = lambda_min``.
     method : str
         ``"banded"`` (LAPACK ``dsbevx`` via ``scipy.linalg.eigvals_banded``), ``"lanczos"`` (Lanczos
         on matrix-vector products and on solves with the block Cholesky factor) or ``"dense"``.
+    certified : bool
+        Whether ``λ_min`` was resolved: at least the floor
+        :func:`linpc.numerics.tolerances.eigenvalue_floor` (twice the backward error) and, for
+        Lanczos, certified from below by the inertia check. If not, ``lambda_min`` and
+        ``condition_number`` are bounds and an :class:`~linpc.IllConditionedWarning` said so.
+    floor : float
+        The smallest ``λ_min`` that the computation could certify (0 when not computed).
     """
 
     lambda_min: float
@@ -67,6 +87,8 @@ class ExtremeEigenvalues:
     error_min: float
     error_max: float
     method: str
+    certified: bool = True
+    floor: float = 0.0
 
     def __iter__(self):
         return iter((self.lambda_min, self.lambda_max))
@@ -125,15 +147,21 @@ class ActivityHessian:
         a = net.scalings[l]
         W = net.weights[l]          # W_{l+1}
         p_next = net.precisions[l]  # π_{l+1}
-        if lower_only:
-            G = _blas.dsyrk(p_next * a * a, W, trans=1, lower=1)
-        else:
-            G = (p_next * a * a) * (W.T @ W)
-        if net.skips[l]:
-            S = (p_next * a) * W
-            G += np.tril(S + S.T) if lower_only else S + S.T
-            G[np.diag_indices_from(G)] += p_next
+        with np.errstate(over="ignore", invalid="ignore"):     # reported below, by layer
+            if lower_only:
+                G = _blas.dsyrk(p_next * a * a, W, trans=1, lower=1)
+            else:
+                G = (p_next * a * a) * (W.T @ W)
+            if net.skips[l]:
+                S = (p_next * a) * W
+                G += np.tril(S + S.T) if lower_only else S + S.T
+                G[np.diag_indices_from(G)] += p_next
         G[np.diag_indices_from(G)] += net.precisions[l - 1] + net.activity_decay
+        check_layer_finite(
+            G, what="the activity Hessian H_z (its diagonal block)", layer=l,
+            n_layers=net.n_hidden, unit="hidden layer",
+            cause=f"π_{l + 1}M_{l + 1}ᵀM_{l + 1} is not representable: W_{l + 1} is too large "
+                  "for float64; rescale it")
         return G
 
     def lower_block(self, l: int) -> Array:
@@ -288,7 +316,20 @@ class ActivityHessian:
         Returns
         -------
         ExtremeEigenvalues
-            With the error bounds achieved.
+            With the error bounds achieved. ``λ_min`` is *certified* or *bounded*: below the floor
+            :func:`linpc.numerics.tolerances.eigenvalue_floor` (``2·SAFETY·n·eps·λ_max``) no
+            float64 computation can tell ``H_z`` from a singular matrix, so ``λ_min`` is then
+            returned as an upper bound and ``κ`` as a lower bound, with ``certified=False`` and an
+            :class:`~linpc.IllConditionedWarning` (never a negative ``κ`` of this positive
+            definite matrix, docs/theory.md §1.2.2). Lanczos's ``λ_min`` (a Rayleigh quotient,
+            an upper bound) is certified from below by an inertia check: a block Cholesky
+            factorisation of ``H_z − σI`` that succeeds proves ``λ_min > σ − δ``. When ``H_z``
+            itself cannot be factored, Lanczos runs on ``(H_z + τI)⁻¹`` for the bound.
+
+        Raises
+        ------
+        LayerOverflowError
+            When a block of ``H_z`` leaves the float64 range (naming the hidden layer).
         """
         n, u = self.shape[0], self.bandwidth
         if method == "auto":
@@ -306,10 +347,22 @@ class ActivityHessian:
                 lo = sla.eigh(A, eigvals_only=True, subset_by_index=[0, 0])[0]
                 hi = sla.eigh(A, eigvals_only=True, subset_by_index=[n - 1, n - 1])[0]
             err = eigenvalue_tolerance(n, abs(hi))   # backward stability + Weyl
-            return ExtremeEigenvalues(float(lo), float(hi), float(hi / lo), err, err, method)
+            return _certified(float(lo), float(hi), err, err, err, method, n)
         if method == "lanczos":
             return self._lanczos_extremes(tol)
         raise ValueError(f"unknown method {method!r}; expected auto, banded, lanczos or dense")
+
+    def _shifted_factor(self, shift: float) -> BlockCholesky:
+        """Block Cholesky factor of ``H_z − shift·I`` (not cached); raises
+        :class:`~linpc.NotPositiveDefiniteError` when it is not numerically positive definite."""
+
+        def diag(i: int) -> Array:
+            G = self.diagonal_block(i + 1, lower_only=True)
+            G[np.diag_indices_from(G)] -= shift
+            return G
+
+        return block_cholesky(diag, lambda i: self.lower_block(i + 1), self.widths,
+                              what=f"shifted activity Hessian H_z − ({shift:.3g})I")
 
     def _lanczos_extremes(self, tol: float) -> ExtremeEigenvalues:
         n = self.shape[0]
@@ -319,23 +372,80 @@ class ActivityHessian:
         v0 = rng.standard_normal(n)
         matvec = _stacked_matvec(self.net) or self.matvec
         max_steps = int(min(max(10 * n, 200), LANCZOS_MAX_STEPS))
-        # λ_max: Lanczos on H_z; λ_min: Lanczos on H_z⁻¹ (solves with the cached block Cholesky
-        # factor), whose largest eigenvalue 1/λ_min is well separated from the rest.
-        vmax = lanczos_top_vector(matvec, v0, tol=tol, max_steps=max_steps)
-        vmin = lanczos_top_vector(self.factor().solve, v0, tol=tol, max_steps=max_steps)
 
         def rayleigh(v: Array) -> tuple[float, float]:
             Av = matvec(v)
             theta = float(v @ Av)
             return theta, float(np.linalg.norm(Av - theta * v))
 
-        hi, ehi = rayleigh(vmax)
-        lo, elo = rayleigh(vmin)
-        return ExtremeEigenvalues(lo, hi, hi / lo, elo, ehi, "lanczos")
+        # λ_max: Lanczos on H_z; its Rayleigh quotient is a lower bound of λ_max
+        hi, ehi = rayleigh(lanczos_top_vector(matvec, v0, tol=tol, max_steps=max_steps))
+        delta = eigenvalue_tolerance(n, hi + ehi)      # backward error of every route below
+        # λ_min: Lanczos on H_z⁻¹ (solves with the cached block Cholesky factor), whose largest
+        # eigenvalue 1/λ_min is well separated from the rest. When H_z is too ill-conditioned to
+        # be factored, H_z + τI (τ = the floor) has the same eigenvectors and is factored instead.
+        try:
+            solve = self.factor().solve
+        except NotPositiveDefiniteError:
+            solve = None
+            for k in range(8):
+                try:
+                    solve = self._shifted_factor(-2.0 * delta * 4.0**k).solve
+                    break
+                except NotPositiveDefiniteError:
+                    continue
+            if solve is None:
+                raise
+        lo, elo = rayleigh(lanczos_top_vector(solve, v0, tol=tol, max_steps=max_steps))
+        # The Rayleigh quotient bounds λ_min from above (λ_min ≤ lo + δ); a lower bound needs an
+        # inertia check: a Cholesky factorisation of H_z − σI that succeeds proves λ_min > σ − δ.
+        lower = None
+        if lo >= 2.0 * delta:
+            sigmas = [lo - elo - 2.0 * delta] if lo - elo - 2.0 * delta > 0.5 * lo else []
+            for sigma in [*sigmas, 0.5 * lo]:
+                try:
+                    self._shifted_factor(sigma)
+                except NotPositiveDefiniteError:
+                    continue
+                lower = sigma - delta
+                break
+        if lower is None:
+            return _certified(lo, hi, delta, ehi + delta, delta, "lanczos", n, resolved=False)
+        return _certified(lo, hi, max(lo - lower, delta), ehi + delta, delta, "lanczos", n)
 
     def condition_number(self, **kwargs) -> float:
-        """``κ(H_z) = λ_max/λ_min`` (see :meth:`extreme_eigenvalues` for methods)."""
+        """``κ(H_z) = λ_max/λ_min`` (see :meth:`extreme_eigenvalues` for methods); a lower bound,
+        with an :class:`~linpc.IllConditionedWarning`, when ``λ_min`` cannot be certified."""
         return self.extreme_eigenvalues(**kwargs).condition_number
+
+
+def _certified(lo: float, hi: float, error_min: float, error_max: float, delta: float,
+               method: str, n: int, *, resolved: bool = True) -> ExtremeEigenvalues:
+    """The result for computed ``λ̃_min = lo``, ``λ̃_max = hi`` with backward error ``δ``.
+
+    Certified when ``lo`` is at least the floor ``2δ``
+    (:func:`~linpc.numerics.tolerances.eigenvalue_floor`) and, for Lanczos, ``resolved`` (an
+    inertia check bounded ``λ_min`` from below); otherwise the bounds ``λ_min ≤ max(lo, 0) + δ``
+    and ``κ ≥ (hi − δ)/(max(lo, 0) + δ)`` with an :class:`~linpc.IllConditionedWarning`
+    (:func:`linpc.numerics.warnings.spd_condition_number`).
+    """
+    floor = 2.0 * delta
+    what = "the activity Hessian H_z"
+    if resolved or lo < floor:
+        kappa, ok = spd_condition_number(lo, hi, n, what, error=delta)
+        if ok and resolved:
+            return ExtremeEigenvalues(lo, hi, kappa, error_min, error_max, method, True, floor)
+    upper = max(lo, 0.0) + delta
+    kappa = (hi - delta) / upper
+    if not resolved and lo >= floor:
+        warnings.warn(
+            f"λ_min of {what} could not be certified: the Lanczos estimate {lo:.3g} has no "
+            f"lower bound (the inertia check, a Cholesky factorisation of H_z − σI, failed), so "
+            f"only the bounds λ_min ≤ {upper:.3g} and κ ≥ {kappa:.3g} are returned; use "
+            "method='banded'",
+            IllConditionedWarning, stacklevel=user_stacklevel(),
+        )
+    return ExtremeEigenvalues(upper, hi, kappa, upper, error_max, method, False, floor)
 
 
 #: Widest equal hidden layers for which :func:`_stacked_matvec` stacks a copy of the weights; above

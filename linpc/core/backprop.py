@@ -26,8 +26,11 @@ from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import check_layer_finite
 
 __all__ = ["backpropagate"]
+
+_OVERFLOW = "the weights, the activations or the sources are too large for float64"
 
 
 @thread_policy
@@ -80,10 +83,16 @@ def backpropagate(
             adj = adj + sources[l]
         adjoints[l] = adj
         c = scale * net.scalings[l - 1]
-        gw[l - 1] = c * np.matmul(np.swapaxes(adj, -1, -2), activations[l - 1])
-        if net.biases[l - 1] is not None:
-            gb[l - 1] = c * adj.sum(axis=-2)
-        adj = net.apply_layer_transpose(l, adj)
+        with np.errstate(over="ignore", invalid="ignore"):     # reported below, by layer
+            gw[l - 1] = c * np.matmul(np.swapaxes(adj, -1, -2), activations[l - 1])
+            if net.biases[l - 1] is not None:
+                gb[l - 1] = c * adj.sum(axis=-2)
+            nxt = net.apply_layer_transpose(l, adj)
+        check_layer_finite(gw[l - 1], what=f"backpropagation (the gradient of W_{l})", layer=l,
+                           n_layers=L, previous=adj, cause=_OVERFLOW)
+        check_layer_finite(nxt, what=f"backpropagation (the adjoint M_{l}ᵀg_{l})", layer=l,
+                           n_layers=L, previous=adj, cause=_OVERFLOW)
+        adj = nxt
     adjoints[0] = adj
     grad = ParameterArrays(tuple(gw), tuple(gb))
     return (grad, adjoints) if return_adjoints else grad

@@ -27,6 +27,7 @@ from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import check_layer_finite
 
 __all__ = [
     "energy", "energy_activity_gradient", "energy_parameter_gradient", "layer_energies",
@@ -47,6 +48,51 @@ def _full_activities(net: LinearPCN, z, x, y) -> list[Array]:
     return [xa, *zs, ya]
 
 
+def _errors(net: LinearPCN, zs: list[Array]) -> list[Array]:
+    """``[e_1, …, e_L]`` from full activities ``[x, z_1, …, z_H, y]``, each checked for overflow
+    (:class:`~linpc.numerics.warnings.LayerOverflowError` naming the layer)."""
+    L = net.n_layers
+    es = []
+    for l in range(1, L + 1):
+        with np.errstate(over="ignore", invalid="ignore"):      # reported below, by layer
+            e = zs[l] - net.predict_layer(l, zs[l - 1])
+        check_layer_finite(
+            e, what="the prediction error", layer=l, n_layers=L, previous=zs[l - 1],
+            cause=f"e_{l} = z_{l} − M_{l}z_{l - 1} − c_{l} is not representable: the activities "
+                  "or the weights are too large for float64")
+        es.append(e)
+    return es
+
+
+def _layer_terms(net: LinearPCN, es: list[Array]) -> list[Array]:
+    """Per-sample energy of each layer, ``(π_l/2)‖e_l‖²``, checked for overflow."""
+    L = net.n_layers
+    out = []
+    for l, (p, e) in enumerate(zip(net.precisions, es, strict=True), start=1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = 0.5 * p * np.sum(e * e, axis=-1)
+        check_layer_finite(
+            t, what="the energy", layer=l, n_layers=L, previous=e,
+            cause=f"the term (π_{l}/2)‖e_{l}‖² of layer {l} exceeds the float64 range: the "
+                  "activities or the weights are too large for float64")
+        out.append(t)
+    return out
+
+
+def _decay_terms(net: LinearPCN, zs: list[Array]) -> list[Array]:
+    """Per-sample activity-decay energy ``(δ/2)‖z_l‖²`` of each hidden layer, checked."""
+    out = []
+    for l in range(1, net.n_hidden + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = 0.5 * net.activity_decay * np.sum(zs[l] ** 2, axis=-1)
+        check_layer_finite(t, what="the activity-decay energy", layer=l,
+                           n_layers=net.n_hidden, unit="hidden layer", previous=zs[l],
+                           cause=f"(δ/2)‖z_{l}‖² exceeds the float64 range: the activities are "
+                                 "too large for float64")
+        out.append(t)
+    return out
+
+
 @thread_policy
 def prediction_errors(
     net: LinearPCN, z: Sequence[ArrayLike], x: ArrayLike, y: ArrayLike
@@ -62,8 +108,7 @@ def prediction_errors(
     x, y : array_like
         Clamped input ``(B, d_x)`` and target ``(B, d_y)``.
     """
-    zs = _full_activities(net, z, x, y)
-    return [zs[l] - net.predict_layer(l, zs[l - 1]) for l in range(1, net.n_layers + 1)]
+    return _errors(net, _full_activities(net, z, x, y))
 
 
 @thread_policy
@@ -76,12 +121,11 @@ def layer_energies(
     entries sum to :func:`energy`.
     """
     zs = _full_activities(net, z, x, y)
-    es = [zs[l] - net.predict_layer(l, zs[l - 1]) for l in range(1, net.n_layers + 1)]
-    B = es[0].shape[0]
-    out = np.array([0.5 * p * np.sum(e * e) / B for p, e in zip(net.precisions, es, strict=True)])
+    es = _errors(net, zs)
+    out = np.array([float(np.mean(t)) for t in _layer_terms(net, es)])
     if net.activity_decay:
-        for l in range(1, net.n_hidden + 1):
-            out[l - 1] += 0.5 * net.activity_decay * np.sum(zs[l] ** 2) / B
+        for l, t in enumerate(_decay_terms(net, zs), start=1):
+            out[l - 1] += float(np.mean(t))
     return out
 
 
@@ -118,13 +162,18 @@ def _energy_and_activity_gradient(
     One pass over the layers, as a PC implementation computes them (errors first).
     """
     pi = net.precisions
-    es = [zs[l] - net.predict_layer(l, zs[l - 1]) for l in range(1, net.n_layers + 1)]
-    per = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(pi, es, strict=True))
-    grads = [pi[l - 1] * es[l - 1] - pi[l] * net.apply_layer_transpose(l + 1, es[l])
-             for l in range(1, net.n_hidden + 1)]
+    es = _errors(net, zs)
+    per = sum(_layer_terms(net, es))
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = [pi[l - 1] * es[l - 1] - pi[l] * net.apply_layer_transpose(l + 1, es[l])
+                 for l in range(1, net.n_hidden + 1)]
+    for l, g in enumerate(grads, start=1):
+        check_layer_finite(g, what="the activity gradient", layer=l, n_layers=net.n_hidden,
+                           unit="hidden layer",
+                           cause="the prediction errors or the weights are too large for float64")
     if net.activity_decay:
         d = net.activity_decay
-        per = per + sum(0.5 * d * np.sum(zs[l] ** 2, axis=1) for l in range(1, net.n_hidden + 1))
+        per = per + sum(_decay_terms(net, zs))
         grads = [g + d * zs[l] for l, g in enumerate(grads, start=1)]
     return per, grads
 
@@ -161,8 +210,7 @@ def energy_parameter_gradient(
     zs = _full_activities(net, z, x, y)
     B = zs[0].shape[0]
     gw, gb = [], []
-    for l in range(1, net.n_layers + 1):
-        e = zs[l] - net.predict_layer(l, zs[l - 1])
+    for l, e in enumerate(_errors(net, zs), start=1):
         c = -net.scalings[l - 1] * net.precisions[l - 1] / B
         gw.append(c * (e.T @ zs[l - 1]))
         gb.append(None if net.biases[l - 1] is None else c * e.sum(axis=0))

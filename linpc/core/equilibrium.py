@@ -33,8 +33,14 @@ from linpc.core.gaussian import cross_covariances, gaussian_conditioning, requir
 from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
+from linpc.numerics.tolerances import eigenvalue_floor
 from linpc.numerics.types import Array
-from linpc.numerics.warnings import DEFAULT_ERROR_WARNING, warn_if_ill_conditioned
+from linpc.numerics.warnings import (
+    DEFAULT_ERROR_WARNING,
+    check_layer_finite,
+    spd_condition_number,
+    warn_if_ill_conditioned,
+)
 
 __all__ = [
     "Equilibrium", "activity_rhs", "equilibrated_energy", "equilibrated_energy_gradient",
@@ -63,7 +69,10 @@ class Equilibrium:
         Route used.
     condition_number : float or None
         Condition-number estimate of the system solved (``H_z`` for the activity routes, ``S`` for
-        the Gaussian route); ``None`` when not estimated.
+        the Gaussian route); ``None`` when not estimated. For ``S``, when its smallest
+        eigenvalue is below the floor that float64 can certify
+        (:func:`linpc.numerics.tolerances.eigenvalue_floor`), a lower bound, which the
+        ill-conditioning warning states as ``κ ≥ …``.
     """
 
     activities: list[Array]
@@ -88,6 +97,17 @@ def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     ``b_l = 0`` otherwise (docs/theory.md §1.3); biases add ``π_l c_l − π_{l+1} M_{l+1}ᵀ c_{l+1}``.
     """
     xa, ya = net.check_data(x, y)
+    with np.errstate(over="ignore", invalid="ignore"):    # reported below, by layer
+        b = _activity_rhs(net, xa, ya)
+    for l, bl in enumerate(net.split_activities(b), start=1):
+        check_layer_finite(
+            bl, what="the right-hand side b = −∇_zF(0)", layer=l, n_layers=net.n_hidden,
+            unit="hidden layer",
+            cause="the data x, y or the weights acting on them are too large for float64")
+    return b
+
+
+def _activity_rhs(net: LinearPCN, xa: Array, ya: Array) -> Array:
     B, H, pi = xa.shape[0], net.n_hidden, net.precisions
     # prior means from the input and the biases: μ_1 = M_1 x + c_1, μ_l = c_l (l ≥ 2)
     mu = [net.predict_layer(1, xa)] + [net.layer_bias(l)[None, :] for l in range(2, H + 1)]
@@ -113,10 +133,37 @@ def _resolve(net: LinearPCN, method: str) -> str:
     return method
 
 
-def _spd_condition(A: Array) -> float:
-    """2-norm condition number of a small SPD matrix (``d_y × d_y``) from its eigenvalues."""
+def _spd_condition(A: Array) -> tuple[float, bool]:
+    """2-norm condition number of a small SPD matrix (``d_y × d_y``) from its eigenvalues, and
+    whether it is certified (else a lower bound; :func:`linpc.numerics.spd_condition_number`)."""
     w = np.linalg.eigvalsh(A)
-    return float(w[-1] / w[0]) if w[0] > 0 else np.inf
+    return spd_condition_number(w[0], w[-1], A.shape[0], "the rescaling S", warn=False)
+
+
+def _check_equilibrium(net: LinearPCN, Z: Array) -> None:
+    """Raise :class:`~linpc.numerics.warnings.LayerOverflowError` naming the first hidden layer
+    whose equilibrium activities left the float64 range."""
+    for l, z in enumerate(net.split_activities(Z), start=1):
+        check_layer_finite(
+            z, what="the equilibrium activities", layer=l, n_layers=net.n_hidden,
+            unit="hidden layer",
+            cause="the solution of H_z z* = b is not representable: the data x, y (or the "
+                  "first or last weights acting on them) are too large for float64, or H_z is "
+                  "numerically singular (see ActivityHessian(net).extreme_eigenvalues())")
+
+
+def _energies(net: LinearPCN, errs: list[Array]) -> Array:
+    """Per-sample ``Σ_l (π_l/2)‖e*_l‖²``, each layer's term checked for overflow."""
+    L = net.n_layers
+    total = np.zeros(errs[0].shape[0])
+    for l, (p, e) in enumerate(zip(net.precisions, errs, strict=True), start=1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = 0.5 * p * np.sum(e * e, axis=1)
+        check_layer_finite(t, what="the equilibrated energy", layer=l, n_layers=L, previous=e,
+                           cause=f"the term (π_{l}/2)‖e*_{l}‖² of layer {l} exceeds the float64 "
+                                 "range: the data or the weights are too large for float64")
+        total += t
+    return total
 
 
 @thread_policy
@@ -157,6 +204,15 @@ def solve_equilibrium(
     Equilibrium
         Activities, errors, residual, ``δ = S⁻¹r``, per-sample ``F*`` and a condition estimate.
 
+    Raises
+    ------
+    LayerOverflowError
+        When the forward pass, the equilibrium activities or the energy leave the float64
+        range: the message names the first such layer (:mod:`linpc.numerics.warnings`).
+    numpy.linalg.LinAlgError
+        When ``H_z`` (:class:`~linpc.NotPositiveDefiniteError`) or ``S`` is too ill-conditioned
+        to be factored in float64.
+
     References
     ----------
     .. [1] Innocenti, Achour, Singh, Buckley, "Only Strict Saddles in the Energy Landscape of
@@ -168,9 +224,15 @@ def solve_equilibrium(
         acts, errs, r, delta, _, S = gaussian_conditioning(net, xa, ya)
         kappa = None
         if check_condition:
-            kappa = _spd_condition(S)
-            warn_if_ill_conditioned(kappa, warn_if_error_above, "the rescaling S")
-        energies = 0.5 * np.sum(r * delta, axis=1)
+            kappa, certified = _spd_condition(S)
+            warn_if_ill_conditioned(kappa, warn_if_error_above, "the rescaling S",
+                                    lower_bound=not certified)
+        _check_equilibrium(net, np.concatenate(acts, axis=1))
+        with np.errstate(over="ignore", invalid="ignore"):
+            energies = 0.5 * np.sum(r * delta, axis=1)
+        check_layer_finite(energies, what="the equilibrated energy ½rᵀS⁻¹r", layer=net.n_layers,
+                           n_layers=net.n_layers, previous=r,
+                           cause="the residual is too large for float64")
         return Equilibrium(acts, errs, r, delta, energies, method, kappa)
 
     Hz = hessian if hessian is not None else ActivityHessian(net)
@@ -185,10 +247,11 @@ def solve_equilibrium(
             warn_if_ill_conditioned(kappa, warn_if_error_above, "the activity Hessian H_z")
     else:
         Z = Hz.solve(b.T, method="banded").T
+    _check_equilibrium(net, Z)
     zs = net.split_activities(Z)
     errs = prediction_errors(net, zs, xa, ya)
     pi = net.precisions
-    energies = sum(0.5 * p * np.sum(e * e, axis=1) for p, e in zip(pi, errs, strict=True))
+    energies = _energies(net, errs)
     if net.activity_decay:
         energies = energies + 0.5 * net.activity_decay * np.sum(Z * Z, axis=1)
     r = ya - net.forward(xa)[-1]
@@ -220,6 +283,16 @@ def equilibrium_rescaling(
         is obtained by a Cholesky solve of the small ``d_y × d_y`` matrix.
     hessian : ActivityHessian, optional
         Reuse a factorised ``H_z`` (``method="cholesky"``).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        With ``method="cholesky"``, when the computed ``S⁻¹`` has an eigenvalue below the floor
+        ``2·SAFETY·d_y·eps·λ`` (:func:`linpc.numerics.tolerances.eigenvalue_floor`) of the
+        cancellation ``λI − λ²(…)``: ``S`` is then too large for this route, whose result would
+        be round-off (even indefinite); the Gaussian route has no such cancellation.
+    LayerOverflowError
+        When the covariance recursion leaves the float64 range (naming the layer).
     """
     I = np.eye(net.d_y)
     require_gaussian_chain(net, "the rescaling S")
@@ -237,6 +310,17 @@ def equilibrium_rescaling(
     lam = net.output_precision
     S_inv = lam * I - lam * lam * (K.T @ K)
     S_inv = 0.5 * (S_inv + S_inv.T)
+    # S⁻¹ is the difference of two terms of norm ≤ λ: eigenvalues below the floor of that
+    # cancellation are round-off (possibly negative), never a certified S⁻¹ or S
+    w = np.linalg.eigvalsh(S_inv)
+    floor = eigenvalue_floor(net.d_y, lam)
+    if not w[0] >= floor:
+        raise np.linalg.LinAlgError(
+            f"S⁻¹ = λI − λ²M_L[H_z⁻¹]_HH M_Lᵀ cannot be resolved in float64: its computed "
+            f"smallest eigenvalue {w[0]:.3g} is below the floor {floor:.3g} of the cancellation "
+            f"between its two terms (2·SAFETY·d_y·eps·λ, λ = {lam:.3g}), i.e. ‖S‖ ≳ "
+            f"{1 / floor:.2g}; use method='gaussian', which forms S without cancellation"
+        )
     return S_inv if inverse else _spd_inverse(S_inv, "S⁻¹")
 
 

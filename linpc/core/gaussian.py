@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 from linpc.core.network import LinearPCN
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import check_layer_finite
 
 __all__ = [
     "cross_covariances", "gaussian_conditioning", "output_covariance", "require_gaussian_chain",
@@ -68,11 +69,21 @@ def cross_covariances(net: LinearPCN) -> tuple[list[Array], Array]:
     pi = net.precisions
     CT = np.zeros((net.d_y, net.d_x))      # C_0ᵀ = Cov(y, z_0) = 0 (x is fixed)
     Cs = []
+    L = net.n_layers
+    cause = ("the weights are too large for float64: the covariances of the Gaussian model "
+             "(docs/theory.md §2.2) are not representable; rescale the weights")
     for l in range(1, net.n_hidden + 1):
         # C_lᵀ = C_{l-1}ᵀ M_lᵀ + π_l⁻¹ P_l
-        CT = net.apply_layer(l, CT) + Ps[l] / pi[l - 1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            C_next = net.apply_layer(l, CT) + Ps[l] / pi[l - 1]
+        check_layer_finite(C_next, what="the covariance recursion C_l = Cov(z_l, y)", layer=l,
+                           n_layers=L, previous=CT, cause=cause)
+        CT = C_next
         Cs.append(CT.T)
-    S = net.apply_layer(net.n_layers, CT) + np.eye(net.d_y) / pi[-1]   # Sᵀ = C_Hᵀ M_Lᵀ + I/π_L
+    with np.errstate(over="ignore", invalid="ignore"):
+        S = net.apply_layer(net.n_layers, CT) + np.eye(net.d_y) / pi[-1]   # Sᵀ = C_HᵀM_Lᵀ + I/π_L
+    check_layer_finite(S, what="the rescaling S = Cov(y)", layer=L, n_layers=L, previous=CT,
+                       cause=cause)
     return Cs, 0.5 * (S + S.T)
 
 
@@ -120,7 +131,13 @@ def gaussian_conditioning(net: LinearPCN, x: ArrayLike, y: ArrayLike):
             "arithmetic (S ⪰ π_L⁻¹ I), so the weights are too large for float64"
         ) from None
     delta = sla.cho_solve(cf, r.T, check_finite=False).T
-    acts = [zhat[l] + delta @ Cs[l - 1].T for l in range(1, net.n_hidden + 1)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        acts = [zhat[l] + delta @ Cs[l - 1].T for l in range(1, net.n_hidden + 1)]
+    for l, a in enumerate(acts, start=1):
+        check_layer_finite(a, what="the equilibrium activities", layer=l, n_layers=net.n_hidden,
+                           unit="hidden layer", previous=zhat[l],
+                           cause="ẑ_l + C_l S⁻¹r is not representable: the data or the weights "
+                                 "are too large for float64")
     Ps = net.output_maps()
     errs = [(delta @ Ps[l]) / net.precisions[l - 1] for l in range(1, net.n_layers + 1)]
     return acts, errs, r, delta, cf, S

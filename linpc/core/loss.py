@@ -22,6 +22,7 @@ from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import check_layer_finite
 
 __all__ = ["masked_mse", "masked_mse_gradient", "mse_gradient", "mse_loss"]
 
@@ -42,10 +43,26 @@ def mse_loss(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, per_sample: bool = F
     Returns
     -------
     float or ndarray
+
+    Raises
+    ------
+    LayerOverflowError
+        When the forward pass or the loss leave the float64 range; the message names the layer
+        (:mod:`linpc.numerics.warnings`).
     """
-    r = net.residual(x, y)
-    per = 0.5 * np.sum(r * r, axis=1)
+    per = _half_squares(net, net.residual(x, y))
     return per if per_sample else float(np.mean(per))
+
+
+def _half_squares(net: LinearPCN, r: Array) -> Array:
+    """Per-sample ``½‖r_i‖²``, raising :class:`~linpc.numerics.warnings.LayerOverflowError` (at
+    the output layer ``L``) instead of returning ``inf``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        per = 0.5 * np.sum(r * r, axis=1)
+    L = net.n_layers
+    check_layer_finite(per, what="the loss ½‖y − ŷ‖²", layer=L, n_layers=L, previous=r,
+                       cause="the residual y − ŷ at the output layer is too large for float64")
+    return per
 
 
 @thread_policy
@@ -78,7 +95,7 @@ def masked_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike, mask: ArrayLike | Non
     m = _check_mask(mask, r.shape)
     if m is not None:
         r = r * m
-    return float(0.5 * np.mean(np.sum(r * r, axis=1)))
+    return float(np.mean(_half_squares(net, r)))
 
 
 @thread_policy
@@ -101,5 +118,5 @@ def masked_mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike,
     m = _check_mask(mask, r.shape)
     rm = r if m is None else r * m
     g = rm if m is None else rm * m
-    value = float(0.5 * np.mean(np.sum(rm * rm, axis=1)))
+    value = float(np.mean(_half_squares(net, rm)))
     return value, backpropagate(net, zs, {net.n_layers: -g}, scale=1.0 / xa.shape[0])

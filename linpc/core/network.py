@@ -28,6 +28,7 @@ from linpc.core.parameterisation import ParamType, check_param_type, layer_scali
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 from linpc.numerics.validation import as_real_array, check_data, check_positive
+from linpc.numerics.warnings import check_layer_finite
 
 __all__ = ["LinearPCN"]
 
@@ -381,15 +382,33 @@ class LinearPCN:
 
         ``ẑ_l = M_l ẑ_{l-1} + c_l``; this is the usual initialisation of PC inference, at which all
         hidden prediction errors vanish.
+
+        Raises
+        ------
+        LayerOverflowError
+            If the pass leaves the float64 range (``|ẑ_l| > 1.8e308``): the message names the
+            first such layer ``l`` (1-based) instead of returning ``inf``/``nan``.
         """
         xa, _ = self.check_data(x)
         return self._forward(xa)
 
     def _forward(self, xa: Array) -> list[Array]:
-        """:meth:`forward` of an already validated float64 batch."""
+        """:meth:`forward` of an already validated float64 batch.
+
+        Raises :class:`~linpc.numerics.warnings.LayerOverflowError` naming the first layer whose
+        prediction leaves the float64 range, instead of returning ``inf``/``nan``.
+        """
         zs = [xa]
-        for l in range(1, self.n_layers + 1):
-            zs.append(self.predict_layer(l, zs[-1]))
+        L = self.n_layers
+        for l in range(1, L + 1):
+            with np.errstate(over="ignore", invalid="ignore"):   # reported below, by layer
+                z = self.predict_layer(l, zs[-1])
+            check_layer_finite(
+                z, what="the forward pass", layer=l, n_layers=L, previous=zs[-1],
+                cause=f"the weights are too large for float64 (the prediction "
+                      f"M_{l}ẑ_{l - 1} + c_{l} of layer {l} is not representable); rescale the "
+                      f"weights W_1..W_{l} or the input x")
+            zs.append(z)
         return zs
 
     def predict(self, x: ArrayLike) -> Array:
@@ -405,11 +424,21 @@ class LinearPCN:
         """Backward products ``P_l = M_{L:l+1}``, ``l = 0..L`` (``P_L = I``), shape ``(d_y, n_l)``.
 
         ``P_l`` maps layer ``l`` to the output; ``P_0 = M_{L:1}`` is the end-to-end map. Computed
-        from the output side at cost ``O(d_y Σ n_l n_{l-1})``.
+        from the output side at cost ``O(d_y Σ n_l n_{l-1})``; raises
+        :class:`~linpc.numerics.warnings.LayerOverflowError` if a product leaves the float64
+        range.
         """
         Ps = [np.eye(self.d_y)]
-        for l in range(self.n_layers, 0, -1):
-            Ps.append(self.apply_layer_transpose(l, Ps[-1]))
+        L = self.n_layers
+        for l in range(L, 0, -1):
+            with np.errstate(over="ignore", invalid="ignore"):
+                P = self.apply_layer_transpose(l, Ps[-1])
+            check_layer_finite(
+                P, what="the product of the layer maps from the output", layer=l, n_layers=L,
+                previous=Ps[-1],
+                cause=f"M_L⋯M_{l} is not representable: the weights W_{l}..W_L are too large "
+                      "for float64; rescale them")
+            Ps.append(P)
         return Ps[::-1]
 
     def end_to_end_map(self) -> Array:

@@ -22,6 +22,7 @@ from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import roundoff_tolerance, solve_tolerance
+from linpc.numerics.warnings import spd_condition_number
 
 __all__ = ["rescaled_mse_gradient", "rescaled_mse_gradient_cosine"]
 
@@ -82,8 +83,9 @@ def rescaled_mse_gradient_cosine(net: LinearPCN, x, y) -> dict:
     S = output_covariance(net)
     w = np.linalg.eigvalsh(S)
     # relative accuracy of this route: a d_y × d_y SPD solve plus chains of L products of width n
-    eps = solve_tolerance(w[-1] / w[0], net.d_y) + roundoff_tolerance(net.n_layers
-                                                                       * max(net.widths))
+    # (κ(S) certified, or a lower bound with a warning: then so is the accuracy)
+    kappa, _ = spd_condition_number(w[0], w[-1], net.d_y, "the rescaling S")
+    eps = solve_tolerance(kappa, net.d_y) + roundoff_tolerance(net.n_layers * max(net.widths))
     return {"cos": float(g @ b / (np.linalg.norm(g) * np.linalg.norm(b))),
             "rescaling_share": float(np.linalg.norm(C.flat()) / np.linalg.norm(A.flat())),
             "eps": eps}

@@ -48,12 +48,14 @@ from linpc.core.network import LinearPCN
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import LayerOverflowError
 
 __all__ = ["DIVERGENCE_LOSS", "Trajectory", "escape_step", "gradient_scales", "train"]
 Method = Literal["bp", "pc_exact", "pc_euler"]
 Convention = Literal["matched", "pytorch"]
 Data = tuple[ArrayLike, ArrayLike] | Callable[[np.random.Generator], tuple[Array, Array]]
-#: A run stops as diverged when the tracked loss exceeds this (or is not finite).
+#: A run stops as diverged when the tracked loss exceeds this (or is not finite, or a forward
+#: pass or gradient leaves the float64 range: :class:`~linpc.numerics.LayerOverflowError`).
 DIVERGENCE_LOSS = 1e12
 
 
@@ -253,12 +255,15 @@ def train(
     cur = net
     xb, yb = x0, y0
     for t in range(int(n_steps) + 1):
-        if loss_fn is not None:
-            lt = float(loss_fn(cur))
-        elif sampler is None:
-            lt = float(loss_scale) * masked_mse(cur, xb, yb, track_mask)
-        else:
-            lt = mse_loss(cur, xb, yb)
+        try:
+            if loss_fn is not None:
+                lt = float(loss_fn(cur))
+            elif sampler is None:
+                lt = float(loss_scale) * masked_mse(cur, xb, yb, track_mask)
+            else:
+                lt = mse_loss(cur, xb, yb)
+        except LayerOverflowError:           # the weights left the float64 range: diverged
+            lt = np.inf
         losses.append(lt)
         for c in marks:
             if c not in kept and lt < c:
@@ -268,8 +273,12 @@ def train(
             break
         if (stop_below is not None and lt <= stop_below) or t == int(n_steps):
             break
-        val, grad = _objective_gradient(cur, xb, yb, method, mask=mask, steps=inference_steps,
-                                        dt=inference_dt)
+        try:
+            val, grad = _objective_gradient(cur, xb, yb, method, mask=mask,
+                                            steps=inference_steps, dt=inference_dt)
+        except LayerOverflowError:
+            diverged = True
+            break
         objs.append(val)
         gnorms.append(scale * grad.norm())
         cur = _step(cur, grad, lr * scale)
@@ -307,10 +316,16 @@ def _train_bp_fused(net: LinearPCN, x: Array, y: Array, *, mask, track_mask, tra
 
     for t in range(n_steps + 1):
         cur = net._with_parameters(Ws, bs)
-        zs = cur._forward(x)
+        try:
+            zs = cur._forward(x)
+        except LayerOverflowError:           # the weights left the float64 range: diverged
+            losses.append(np.inf)
+            diverged = True
+            break
         r = y - zs[-1]
         rt = r if tm is None else r * tm
-        lt = track_scale * float(0.5 * np.mean(np.sum(rt * rt, axis=1)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            lt = track_scale * float(0.5 * np.mean(np.sum(rt * rt, axis=1)))
         losses.append(lt)
         for c in marks:
             if c not in kept and lt < c:
@@ -321,9 +336,13 @@ def _train_bp_fused(net: LinearPCN, x: Array, y: Array, *, mask, track_mask, tra
         if (stop_below is not None and lt <= stop_below) or t == n_steps:
             break
         rm = r if m is None else r * m
-        objs.append(float(0.5 * np.mean(np.sum(rm * rm, axis=1))))
         g = rm if m is None else rm * m
-        grad = backpropagate(cur, zs, {L: -g}, scale=1.0 / B)
+        try:
+            grad = backpropagate(cur, zs, {L: -g}, scale=1.0 / B)
+        except LayerOverflowError:
+            diverged = True
+            break
+        objs.append(float(0.5 * np.mean(np.sum(rm * rm, axis=1))))
         gnorms.append(scale * grad.norm())
         Ws = [W - step * gW for W, gW in zip(Ws, grad.weights, strict=True)]
         bs = [None if b is None else b - step * gb

@@ -151,6 +151,12 @@ def flatness_slopes(
     for k in keys:
         s, r = np.zeros(n_directions), np.zeros(n_directions)
         for d in range(n_directions):
+            if not np.all(vals[k][d] > 0):      # underflow (or exact 0): no logarithm
+                j = int(np.argmin(vals[k][d] > 0))
+                raise ValueError(
+                    f"the {k.replace('_', ' ')} increment is {vals[k][d][j]!r} at ε = {e[j]:g} "
+                    f"(direction {d}): it underflows float64 (the increments decay like a power "
+                    f"of ε up to ε^{H + 1}), so no log–log slope can be fitted; use larger eps")
             lv = np.log(vals[k][d])
             coef = np.polyfit(le, lv, 1)
             s[d] = coef[0]

@@ -32,6 +32,7 @@ from linpc.core.network import LinearPCN
 from linpc.mupc.tridiagonal_limit import tridiagonal_limit_condition_number
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import spd_condition_number
 
 __all__ = [
     "CONDITIONING_SETTINGS", "activity_hessian_part_eigenvalues", "conditioning_point",
@@ -80,11 +81,28 @@ def activity_hessian_part_eigenvalues(
 
 
 @thread_policy
-def part_condition_number(eigenvalues: ArrayLike) -> float:
-    """``max|λ| / min|λ|`` of a symmetric (possibly indefinite) spectrum; ``inf`` if singular."""
+def part_condition_number(eigenvalues: ArrayLike, *, error: float | None = None) -> float:
+    """``max|λ| / min|λ|`` of a symmetric (possibly indefinite) spectrum: certified, or a bound.
+
+    ``eigenvalues`` is the computed spectrum of an ``n × n`` matrix (``n = len(eigenvalues)``),
+    each entry within ``error`` of an exact eigenvalue (default: the backward-stable bound
+    :func:`linpc.numerics.tolerances.eigenvalue_tolerance` ``(n, max|λ|)``). When ``min|λ|`` is
+    below the floor ``2·error`` (:func:`linpc.numerics.tolerances.eigenvalue_floor`), the matrix
+    cannot be told apart from a singular one in float64 (the off-diagonal part *is* singular when
+    the odd and even layers differ in total width): the lower bound
+    ``(max|λ| − error)/(min|λ| + error)`` is returned with an :class:`~linpc.IllConditionedWarning`
+    (``inf`` when every eigenvalue is within ``error`` of 0), never a round-off ratio such as
+    ``1e17``.
+    """
     a = np.abs(np.asarray(eigenvalues, dtype=np.float64))
-    lo = float(a.min())
-    return float(a.max() / lo) if lo > 0 else float("inf")
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {a.shape}")
+    hi = float(a.max())
+    if hi == 0.0:
+        return float("inf")
+    kappa, _ = spd_condition_number(float(a.min()), hi, a.size, "the matrix of this spectrum",
+                                    error=error)
+    return float(kappa) if kappa > 0 else float("inf")
 
 
 # ------------------------------------------------------------------------- tridiagonal limit
@@ -145,7 +163,24 @@ def conditioning_point(point: dict, rng: np.random.Generator) -> dict:
 
 @thread_policy
 def growth_exponent(depths: ArrayLike, values: ArrayLike) -> float:
-    """Least-squares slope of ``log(values)`` against ``log(depths)`` (e.g. 2 for ``Θ(H²)``)."""
-    x = np.log(np.asarray(depths, dtype=np.float64))
-    y = np.log(np.asarray(values, dtype=np.float64))
+    """Least-squares slope of ``log(values)`` against ``log(depths)`` (e.g. 2 for ``Θ(H²)``).
+
+    Both must be finite and positive (a logarithm of ``0``, a negative or a non-finite number
+    would make the slope ``nan`` or meaningless): a ValueError names the first offending entry.
+    """
+    x = _log_positive(depths, "depths")
+    y = _log_positive(values, "values")
+    if x.shape != y.shape or x.ndim != 1 or x.size < 2:
+        raise ValueError(f"depths and values must be 1-D of the same length ≥ 2, got shapes "
+                         f"{x.shape} and {y.shape}")
     return float(np.polyfit(x, y, 1)[0])
+
+
+def _log_positive(a: ArrayLike, name: str) -> Array:
+    arr = np.asarray(a, dtype=np.float64)
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if np.any(bad):
+        i = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must be finite and > 0 for a log–log slope, got "
+                         f"{arr[i]!r} at index {i[0] if len(i) == 1 else i}")
+    return np.log(arr)

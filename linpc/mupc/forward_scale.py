@@ -35,6 +35,7 @@ from linpc.core.initialisation import InitName, init_network, init_variances
 from linpc.core.parameterisation import ParamType, layer_scalings
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import check_layer_finite
 
 __all__ = [
     "ForwardNormSample", "expected_forward_norms", "forward_scale_point", "layer_gains",
@@ -201,7 +202,12 @@ def sample_forward_norms(
         net = init_network(n, param_type=param_type, use_skips=use_skips, init=init,
                            gamma=gamma, convention=convention, rng=gen)
         zs = net.forward(xa[None, :])
-        out[i] = [float(z[0] @ z[0]) for z in zs]
+        with np.errstate(over="ignore"):
+            out[i] = [float(z[0] @ z[0]) for z in zs]
+        for l in range(len(n)):         # layer 0 is the input
+            check_layer_finite(out[i, l], what=f"the squared norm ‖ẑ_{l}‖² of draw {i}", layer=l,
+                               n_layers=len(n) - 1, previous=zs[l],
+                               cause="the forward pass is too large to square in float64")
     expected = expected_forward_norms(n, param_type=param_type, use_skips=use_skips, init=init,
                                       gamma=gamma, convention=convention,
                                       x_norm2=float(xa @ xa))

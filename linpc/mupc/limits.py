@@ -48,7 +48,9 @@ from linpc.core.network import LinearPCN
 from linpc.core.parameterisation import ParamType, layer_scalings
 from linpc.mupc.forward_scale import layer_gains
 from linpc.numerics.threads import thread_policy
+from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import spd_condition_number
 
 __all__ = [
     "Agreement", "agreement_point", "expected_rescaling", "mupc_expected_rescaling",
@@ -160,7 +162,9 @@ class Agreement:
     relative_gradient_difference : float
         ``‖∇F*/λ − ∇ℒ‖ / ‖∇ℒ‖``.
     rescaling_eigenvalues : ndarray, shape (2,)
-        ``λ_min(S), λ_max(S)``.
+        ``λ_min(S), λ_max(S)``; when ``λ_min(S)`` is below what float64 can certify
+        (:func:`linpc.numerics.tolerances.eigenvalue_floor`), its upper bound, with an
+        :class:`~linpc.IllConditionedWarning`.
     """
 
     energy_ratio: float
@@ -186,6 +190,9 @@ def pc_bp_agreement(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Agreement:
     cos = float(g_pc @ g_bp / (npc * nb)) if npc > 0 and nb > 0 else float("nan")
     S = equilibrium_rescaling(net, method="gaussian")
     w = np.linalg.eigvalsh(S)
+    _, certified = spd_condition_number(w[0], w[-1], net.d_y, "the rescaling S")
+    if not certified:       # round-off (possibly ≤ 0): report the upper bound, as warned
+        w[0] = max(w[0], 0.0) + eigenvalue_tolerance(net.d_y, w[-1])
     return Agreement(
         energy_ratio=float(eq.energy / (lam * L_mse)) if L_mse > 0 else float("nan"),
         gradient_cosine=cos,

@@ -14,12 +14,15 @@ References
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg as sla
 
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import EPS
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import NotConvergedWarning, user_stacklevel
 
 __all__ = ["LANCZOS_BASIS_BYTES", "LANCZOS_MAX_STEPS", "lanczos_top_vector"]
 
@@ -42,9 +45,10 @@ def lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
     O(n); the loss of orthogonality creates spurious copies of converged Ritz values but does not
     prevent or falsify the convergence of the extreme one: Paige 1980, Lin. Alg. Appl. 34) and
     stops when the residual estimate ``β_k |s_k|`` of the top Ritz pair of ``T_k`` is at most
-    ``tol·|θ|`` (ARPACK's criterion), or on breakdown (an invariant subspace). The Ritz vector
-    ``y = Q_k s`` is accumulated from the Lanczos vectors kept in memory while they fit in
-    ``basis_bytes``; beyond that a second pass regenerates them from the stored coefficients
+    ``tol·|θ|`` (ARPACK's criterion), or on breakdown (an invariant subspace); stopping at
+    ``max_steps`` before that warns with :class:`~linpc.numerics.warnings.NotConvergedWarning`.
+    The Ritz vector ``y = Q_k s`` is accumulated from the Lanczos vectors kept in memory while they
+    fit in ``basis_bytes``; beyond that a second pass regenerates them from the stored coefficients
     (same arithmetic, memory O(n)). The caller evaluates the true residual ``‖A y − θ y‖`` of
     ``y``, so no error bound rests on the estimate. Compared with ARPACK's implicitly restarted
     Lanczos this needs about half the products for the clustered top of the spectrum of deep
@@ -59,6 +63,8 @@ def lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
     anorm = 0.0
     s = np.ones(1)
     basis: list[Array] | None = [q]
+    converged = False
+    estimate = theta = np.nan
     for j in range(max_steps):
         w = matvec(q)
         if j:
@@ -78,13 +84,23 @@ def lanczos_top_vector(matvec, v0: Array, *, tol: float, max_steps: int,
                 w_, S_ = sla.eigh_tridiagonal(np.array(alphas), np.array(betas[:-1]),
                                               select="i", select_range=(k - 1, k - 1))
                 theta, s = float(w_[0]), S_[:, 0]
-            if breakdown or beta * abs(s[-1]) <= tol * abs(theta) or k == max_steps:
+            estimate = beta * abs(s[-1])
+            converged = breakdown or estimate <= tol * abs(theta)
+            if converged or k == max_steps:
                 break
         q_prev, q = q, w / beta
         if basis is not None:
             basis.append(q)
             if len(basis) * n * 8 > basis_bytes:
                 basis = None
+    if not converged:
+        warnings.warn(
+            f"Lanczos stopped at max_steps = {max_steps} steps before converging: the residual "
+            f"estimate {estimate:.3g} of the top Ritz pair exceeds tol·|θ| = "
+            f"{tol * abs(theta):.3g}; the last Ritz vector is returned (its true residual "
+            "bounds its accuracy)",
+            NotConvergedWarning, stacklevel=user_stacklevel(),
+        )
     k = s.size
     if basis is not None:
         y = s[0] * basis[0]

@@ -4,7 +4,8 @@ Every comparison in ``linpc verify``, the figures and the tests uses one of thes
 tolerance is never a bare number, and every module takes machine epsilon from here (:data:`EPS`).
 Relative rules: :func:`roundoff_tolerance` (a chain of operations), :func:`solve_tolerance` (an SPD
 solve, κ-scaled). Absolute rules: :func:`assembly_tolerance` (a sum of products and solves, e.g. a
-Hessian or a gradient), :func:`eigenvalue_tolerance` (Weyl), :func:`derivative_tolerance` and
+Hessian or a gradient), :func:`eigenvalue_tolerance` (Weyl), :func:`eigenvalue_floor` (the smallest
+eigenvalue of an SPD matrix that float64 can certify), :func:`derivative_tolerance` and
 :func:`second_derivative_tolerance` (finite differences), :func:`stationarity_tolerance` and
 :func:`model_value_tolerance` (the trust-region solver), :func:`wishart_sigma` (Monte Carlo).
 
@@ -18,7 +19,7 @@ import numpy as np
 
 __all__ = [
     "EPS", "MONTE_CARLO_SIGMAS", "RULES", "SAFETY", "assembly_tolerance", "derivative_tolerance",
-    "eigenvalue_tolerance", "model_value_tolerance", "roundoff_tolerance",
+    "eigenvalue_floor", "eigenvalue_tolerance", "model_value_tolerance", "roundoff_tolerance",
     "second_derivative_tolerance", "solve_tolerance", "stationarity_tolerance", "wishart_sigma",
 ]
 
@@ -83,6 +84,24 @@ def eigenvalue_tolerance(n: int, norm2: float) -> float:
     errors; compare absolutely.
     """
     return SAFETY * max(int(n), 1) * EPS * float(norm2)
+
+
+def eigenvalue_floor(n: int, norm2: float) -> float:
+    """Smallest eigenvalue of an SPD matrix that float64 can certify: ``2·eigenvalue_tolerance``.
+
+    Every float64 route to an extreme eigenvalue (a symmetric eigensolver, Lanczos with
+    Cholesky solves, the Rayleigh quotient of a vector) works with ``A + E`` for some
+    ``‖E‖₂ ≤ δ = eigenvalue_tolerance(n, ‖A‖₂) = SAFETY·n·eps·‖A‖₂`` (backward stability; a
+    Cholesky factorisation of ``A − σI`` likewise factors a matrix within ``δ`` of it, [Higham]
+    Thm 10.3), so a computed eigenvalue ``λ̃`` only says ``|λ − λ̃| ≤ δ`` (Weyl). An SPD matrix
+    with ``λ_min ≤ δ`` is indistinguishable from a singular one, and the computed ``λ̃_min`` may
+    be negative. The floor is ``2δ``: when ``λ̃_min ≥ 2δ``, ``λ_min ∈ [λ̃_min − δ, λ̃_min + δ]``
+    is certified positive, within a factor ``[1/2, 3/2]`` of ``λ̃_min``, and so is
+    ``κ = λ_max/λ_min`` within a factor 3; below the floor only the bounds ``λ_min ≤ max(λ̃_min,
+    0) + δ`` and ``κ ≥ (λ̃_max − δ)/(max(λ̃_min, 0) + δ)`` hold. In terms of ``κ``: certified
+    condition numbers reach about ``1/(2·SAFETY·n·eps) ≈ 2.3e14/n``.
+    """
+    return 2.0 * eigenvalue_tolerance(n, norm2)
 
 
 def derivative_tolerance(error_estimate: float, step: float, f_scale: float,
@@ -173,6 +192,7 @@ RULES = {
     "solve": "SAFETY·κ·n·eps: backward-stable SPD solve, κ-scaled forward error "
              "(Higham Thm 7.2, 10.3)",
     "eigen": "SAFETY·n·eps·‖A‖₂ absolute (Weyl + backward stability)",
+    "floor": "λ_min of an SPD matrix certified only when ≥ 2·SAFETY·n·eps·‖A‖₂; below: bounds",
     "fd": "SAFETY·(scipy.differentiate error estimate + cond·eps·|f|/h), h = final step",
     "mc": f"{MONTE_CARLO_SIGMAS:g}σ, σ² = (S_ij² + S_ii S_jj)/n (Wishart)",
     "gd": "GD stops at ‖g‖ ≤ tol‖g₀‖ ⇒ ‖z − z*‖ ≤ ‖g‖/λ_min; energy gap ≤ ‖g‖²/(2λ_min)",

@@ -27,7 +27,7 @@ from linpc.core.network import LinearPCN
 from linpc.numerics.progress import progress_bar
 from linpc.numerics.tolerances import EPS, RULES, SAFETY, solve_tolerance
 from linpc.numerics.types import Array
-from linpc.numerics.warnings import IllConditionedWarning
+from linpc.numerics.warnings import IllConditionedWarning, spd_condition_number
 from linpc.verify import reference as ref
 from linpc.verify.random_networks import Case, NetworkSpec, build_case, draw_spec
 
@@ -140,7 +140,8 @@ class CaseContext:
     def kappa(self) -> float:
         """``max(κ(H_z), κ(S))``: the condition number used to scale solve tolerances."""
         w = np.linalg.eigvalsh(self.S)
-        return float(max(self.eig.condition_number, w[-1] / w[0]))
+        kappa_S, _ = spd_condition_number(w[0], w[-1], len(w), "the rescaling S", warn=False)
+        return float(max(self.eig.condition_number, kappa_S))
 
     @cached_property
     def size(self) -> int:

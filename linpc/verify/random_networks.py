@@ -14,6 +14,7 @@ exactly the arrays of a spec without them.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -23,6 +24,7 @@ from linpc.core.activity_hessian import ActivityHessian
 from linpc.core.initialisation import init_weights
 from linpc.core.network import LinearPCN
 from linpc.numerics.types import Array
+from linpc.numerics.warnings import IllConditionedWarning
 
 __all__ = [
     "CONDITION_RTOL", "Case", "NetworkSpec", "activity_condition_number", "build_case",
@@ -162,10 +164,16 @@ def make_batch(
 def activity_condition_number(net: LinearPCN) -> float:
     """``κ(H_z)`` from LAPACK's banded symmetric eigensolver (exact to backward stability).
 
-    ``inf`` when round-off makes the computed ``λ_min`` non-positive.
+    ``inf`` when float64 cannot certify ``λ_min`` (below
+    :func:`linpc.numerics.tolerances.eigenvalue_floor`, e.g. a non-positive computed ``λ_min``),
+    without the :class:`~linpc.IllConditionedWarning` that
+    :meth:`~linpc.ActivityHessian.extreme_eigenvalues` gives then: ``κ`` is at least about
+    ``1/(2·SAFETY·n·eps)`` there, and the rescaling and the strategies only need to know that.
     """
-    ext = ActivityHessian(net).extreme_eigenvalues(method="banded")
-    return ext.condition_number if ext.lambda_min > 0 else math.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IllConditionedWarning)
+        ext = ActivityHessian(net).extreme_eigenvalues(method="banded")
+    return ext.condition_number if ext.certified else math.inf
 
 
 def rescale_to_condition(

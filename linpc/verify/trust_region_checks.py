@@ -49,6 +49,7 @@ from linpc.numerics.tolerances import (
     roundoff_tolerance,
     stationarity_tolerance,
 )
+from linpc.numerics.warnings import spd_condition_number
 from linpc.trust_region.gradient_decomposition import weight_gradient_decomposition
 from linpc.trust_region.interpolation import inference_interpolation
 from linpc.trust_region.pc_step import pc_trust_region_step, pc_trust_region_subproblem
@@ -73,7 +74,7 @@ def _tiny(spec: NetworkSpec) -> bool:
 
 def _rescaled_S_condition(net: LinearPCN) -> float:
     w = np.linalg.eigvalsh(output_covariance(net))
-    return float(w[-1] / w[0])
+    return spd_condition_number(w[0], w[-1], net.d_y, "the rescaling S", warn=False)[0]
 
 
 # ------------------------------------------------------------------------------------- 2.5.7
