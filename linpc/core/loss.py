@@ -18,10 +18,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linpc.core.backprop import backpropagate
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_bool
 
 __all__ = ["masked_mse", "masked_mse_gradient", "mse_gradient", "mse_loss"]
 
@@ -43,6 +44,8 @@ def mse_loss(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, per_sample: bool = F
     -------
     float or ndarray
     """
+    check_network(net)
+    per_sample = check_bool(per_sample, "per_sample")
     r = net.residual(x, y)
     per = 0.5 * np.sum(r * r, axis=1)
     return per if per_sample else float(np.mean(per))
@@ -65,7 +68,7 @@ def mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> ParameterArrays:
 def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
     if mask is None:
         return None
-    m = np.asarray(mask, dtype=np.float64)
+    m = as_real_array(mask, "mask")
     if m.shape != shape:
         raise ValueError(f"mask must have the shape of y, {shape}, got {m.shape}")
     return m
@@ -74,6 +77,7 @@ def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
 @thread_policy
 def masked_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike, mask: ArrayLike | None = None) -> float:
     """``ℒ_m = (1/2B) Σ_i ‖m_i ⊙ (y_i − ŷ_i)‖²`` (``ℒ`` when ``mask`` is None)."""
+    check_network(net)
     r = net.residual(x, y)
     m = _check_mask(mask, r.shape)
     if m is not None:
@@ -95,6 +99,7 @@ def masked_mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike,
         ``ℒ_m``.
     gradient : ParameterArrays
     """
+    check_network(net)
     xa, ya = net.check_data(x, y)
     zs = net.forward(xa)
     r = ya - zs[-1]

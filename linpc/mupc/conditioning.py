@@ -28,10 +28,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from linpc.core.activity_hessian import BANDED_EIGEN_WORK_LIMIT, ActivityHessian, ExtremeEigenvalues
 from linpc.core.initialisation import init_network
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.mupc.tridiagonal_limit import tridiagonal_limit_condition_number
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_choice
 
 __all__ = [
     "CONDITIONING_SETTINGS", "activity_hessian_part_eigenvalues", "conditioning_point",
@@ -65,6 +66,8 @@ def activity_hessian_part_eigenvalues(
     ``"full"`` and ``"off_diag"`` use LAPACK's banded eigensolver, ``O(n² u)``: meant for the
     paper's sizes (``n = Σ n_l`` up to a few thousand).
     """
+    check_network(net)
+    check_choice(part, "part", ("full", "diag", "off_diag"))
     hz = ActivityHessian(net)
     if part == "diag":
         eigs = [np.linalg.eigvalsh(hz.diagonal_block(l)) for l in range(1, net.n_hidden + 1)]
@@ -82,7 +85,9 @@ def activity_hessian_part_eigenvalues(
 @thread_policy
 def part_condition_number(eigenvalues: ArrayLike) -> float:
     """``max|λ| / min|λ|`` of a symmetric (possibly indefinite) spectrum; ``inf`` if singular."""
-    a = np.abs(np.asarray(eigenvalues, dtype=np.float64))
+    a = np.abs(as_real_array(eigenvalues, "eigenvalues"))
+    if a.size == 0:
+        raise ValueError("eigenvalues must not be empty")
     lo = float(a.min())
     return float(a.max() / lo) if lo > 0 else float("inf")
 
@@ -146,6 +151,12 @@ def conditioning_point(point: dict, rng: np.random.Generator) -> dict:
 @thread_policy
 def growth_exponent(depths: ArrayLike, values: ArrayLike) -> float:
     """Least-squares slope of ``log(values)`` against ``log(depths)`` (e.g. 2 for ``Θ(H²)``)."""
-    x = np.log(np.asarray(depths, dtype=np.float64))
-    y = np.log(np.asarray(values, dtype=np.float64))
+    d = as_real_array(depths, "depths", ndim=1)
+    v = as_real_array(values, "values", ndim=1)
+    if d.shape != v.shape or d.size < 2:
+        raise ValueError(f"depths and values must be 1-D of equal length ≥ 2, got {d.shape} and "
+                         f"{v.shape}")
+    if np.any(d <= 0) or np.any(v <= 0):
+        raise ValueError("depths and values must be > 0 (their logarithms are fitted)")
+    x, y = np.log(d), np.log(v)
     return float(np.polyfit(x, y, 1)[0])
