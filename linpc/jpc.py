@@ -44,6 +44,7 @@ biases : sequence, optional
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -65,6 +66,7 @@ from linpc.landscape.hessians import (
 )
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_bool, check_choice, check_tolerance
 
 __all__ = [
     "activity_hessian_condition_number", "activity_hessian_extreme_eigenvalues",
@@ -89,10 +91,24 @@ def network_from_jpc_keywords(
     activity_decay: float = 0.0,
 ) -> LinearPCN:
     """The :class:`~linpc.LinearPCN` that jpc's keywords describe (shared by every jpc-style
-    function of linpc, so the keywords mean the same everywhere)."""
-    return LinearPCN(Ws, biases=biases, param_type=param_type, scalings=scalings,
-                     use_skips=use_skips, gamma=gamma,
-                     output_energy_scaling=output_energy_scaling, activity_decay=activity_decay)
+    function of linpc, so the keywords mean the same everywhere).
+
+    Bad input raises the network's TypeError or ValueError, with the weights named as the caller
+    passed them: ``Ws[2] (W_3, the weights of layer 3) has shape …``.
+    """
+    try:
+        return LinearPCN(Ws, biases=biases, param_type=param_type, scalings=scalings,
+                         use_skips=use_skips, gamma=gamma,
+                         output_energy_scaling=output_energy_scaling,
+                         activity_decay=activity_decay)
+    except (TypeError, ValueError) as exc:
+        # LinearPCN calls its argument ``weights``; the jpc functions call it ``Ws``
+        raise type(exc)(_WEIGHTS_NAME.sub("Ws", str(exc))) from None
+
+
+#: ``weights`` where LinearPCN's messages name its argument (``weights[1] (W_2, …)``,
+#: ``weights must be …``, ``weights has 1``), not in prose such as "the weights of layer 2".
+_WEIGHTS_NAME = re.compile(r"\bweights(?=\[| must| has )")
 
 
 @thread_policy
@@ -132,6 +148,7 @@ def linear_equilib_energy(
     float, or (float, ndarray)
         ``F*`` (batch mean), and ``S`` of shape ``(d_y, d_y)`` if requested.
     """
+    return_rescaling = check_bool(return_rescaling, "return_rescaling")
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
                                     output_energy_scaling=output_energy_scaling, biases=biases)
@@ -183,6 +200,7 @@ def compute_linear_activity_hessian(
     ``diag``/``off_diag`` keep only those parts (jpc's switches). For large networks use
     :class:`linpc.ActivityHessian` (banded/block views, factorisation, spectrum) instead.
     """
+    diag, off_diag = check_bool(diag, "diag"), check_bool(off_diag, "off_diag")
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
                                     output_energy_scaling=output_energy_scaling)
@@ -278,6 +296,8 @@ def activity_hessian_extreme_eigenvalues(
         :func:`linpc.numerics.tolerances.eigenvalue_floor`), ``λ_min`` is an upper bound and an
         :class:`~linpc.IllConditionedWarning` says so (never a negative eigenvalue).
     """
+    check_choice(method, "method", ("auto", "banded", "lanczos", "dense"))
+    check_tolerance(tol, "tol")
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
                                     output_energy_scaling=output_energy_scaling,
@@ -352,6 +372,7 @@ def equilib_energy_hessian(
     -------
     ndarray of shape (P, P), or EquilibratedEnergyHessian
     """
+    matrix_free = check_bool(matrix_free, "matrix_free")
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
                                     output_energy_scaling=output_energy_scaling, biases=biases)
@@ -379,6 +400,8 @@ def mse_loss_hessian(
     symmetry and does not affect ``ℒ``); ``mean_over_outputs=True`` gives the Hessian of ``ℒ/d_y``,
     the convention of P1's Hessian notebooks (docs/theory.md §0).
     """
+    matrix_free = check_bool(matrix_free, "matrix_free")
+    mean_over_outputs = check_bool(mean_over_outputs, "mean_over_outputs")
     net = network_from_jpc_keywords(Ws, param_type=param_type, scalings=scalings,
                                     use_skips=use_skips, gamma=gamma,
                                     output_energy_scaling=output_energy_scaling, biases=biases)

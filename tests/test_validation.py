@@ -16,14 +16,16 @@ def _ws(*shapes, seed=0):
 
 
 def test_layers_that_do_not_chain_name_the_layer_and_both_shapes():
-    with pytest.raises(ValueError, match=r"W_2 has shape \(4, 3\).*W_3 has shape \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"weights\[2\] \(W_3, the weights of layer 3\) has "
+                       r"shape \(2, 5\).*layer 2 has width n_2 = 4 \(weights\[1\] has shape "
+                       r"\(4, 3\)\); weights\[2\] must have shape \(2, 4\)"):
         linpc.LinearPCN(_ws((3, 2), (4, 3), (2, 5)))
 
 
 def test_needs_a_hidden_layer_and_2d_weights():
     with pytest.raises(ValueError, match="at least 2 weight matrices"):
         linpc.LinearPCN(_ws((3, 2)))
-    with pytest.raises(ValueError, match="W_2 must be 2-D"):
+    with pytest.raises(ValueError, match=r"weights\[1\] \(W_2, .*\) must be 2-D"):
         linpc.LinearPCN([np.ones((3, 2)), np.ones(3)])
 
 
@@ -31,7 +33,8 @@ def test_needs_a_hidden_layer_and_2d_weights():
 def test_non_finite_weights_and_data_are_rejected(bad):
     Ws = _ws((3, 2), (2, 3))
     Ws[1][0, 1] = bad
-    with pytest.raises(ValueError, match=r"W_2 contains a non-finite value"):
+    with pytest.raises(ValueError, match=r"weights\[1\] \(W_2, the weights of layer 2\) "
+                       r"contains a non-finite value"):
         linpc.LinearPCN(Ws)
     net = linpc.LinearPCN(_ws((3, 2), (2, 3)))
     x = np.ones((4, 2))
@@ -63,7 +66,8 @@ def test_data_with_wrong_columns_rows_or_dimension():
 
 
 def test_skips_need_square_hidden_layers():
-    with pytest.raises(ValueError, match=r"use_skips=True needs square.*W_2 has shape \(4, 5\)"):
+    with pytest.raises(ValueError, match=r"use_skips=True needs square.*weights\[1\] \(W_2, "
+                       r"the weights of layer 2\) has shape \(4, 5\)"):
         linpc.LinearPCN(_ws((5, 3), (4, 5), (2, 4)), use_skips=True)
 
 
@@ -73,7 +77,7 @@ def test_skips_need_square_hidden_layers():
     ({"precisions": [1.0, 0.0]}, r"π_2"),
     ({"precisions": [1.0]}, "one entry per layer"),
     ({"scalings": [1.0, -2.0]}, r"a_2"),
-    ({"scalings": [1.0, np.nan]}, "non-finite"),
+    ({"scalings": [1.0, np.nan]}, r"scalings\[1\] \(a_2\) must be finite and > 0, got nan"),
     ({"gamma": 0.0}, "gamma must be finite and > 0"),
     ({"param_type": "mup"}, "unknown param_type 'mup'"),
     ({"param_type": "ntk"}, '"ntk" is "ntp"'),
@@ -87,15 +91,16 @@ def test_bad_options_are_rejected(kw, match):
 
 
 def test_bad_biases_name_the_layer():
-    with pytest.raises(ValueError, match=r"b_2 must have shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"biases\[1\] \(b_2, the bias of layer 2\) must have "
+                       r"shape \(2,\)"):
         linpc.LinearPCN(_ws((3, 2), (2, 3)), biases=[None, np.ones(3)])
 
 
 def test_activities_with_wrong_shapes():
     net = linpc.LinearPCN(_ws((3, 2), (4, 3), (2, 4)))
-    with pytest.raises(ValueError, match="2 hidden layers, got 1"):
+    with pytest.raises(ValueError, match="z must hold activities for the 2 hidden layers"):
         linpc.energy(net, [np.ones((1, 3))], np.ones((1, 2)), np.ones((1, 2)))
-    with pytest.raises(ValueError, match=r"z_2 must have shape \(B, 4\)"):
+    with pytest.raises(ValueError, match=r"z\[1\] \(z_2, .*\) must have shape \(B, 4\)"):
         linpc.energy(net, [np.ones((1, 3)), np.ones((1, 5))], np.ones((1, 2)), np.ones((1, 2)))
 
 

@@ -26,12 +26,18 @@ import scipy.linalg as sla
 import scipy.linalg.blas as _blas
 import scipy.sparse as sp
 
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.numerics.block_cholesky import BlockCholesky, NotPositiveDefiniteError, block_cholesky
 from linpc.numerics.lanczos import LANCZOS_MAX_STEPS, lanczos_top_vector
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    check_bool,
+    check_choice,
+    check_real_dtype,
+    check_tolerance,
+)
 from linpc.numerics.warnings import (
     IllConditionedWarning,
     check_layer_finite,
@@ -109,7 +115,7 @@ class ActivityHessian:
     """
 
     def __init__(self, net: LinearPCN) -> None:
-        self.net = net
+        self.net = check_network(net)
         self._factor: BlockCholesky | None = None
 
     # ------------------------------------------------------------------ structure
@@ -142,6 +148,7 @@ class ActivityHessian:
         cost (``syrk`` instead of ``gemm``); this is what the factorisation reads.
         """
         net = self.net
+        lower_only = check_bool(lower_only, "lower_only")
         if not 1 <= l <= net.n_hidden:
             raise IndexError(f"hidden layer index must be in 1..{net.n_hidden}, got {l}")
         a = net.scalings[l]
@@ -191,6 +198,8 @@ class ActivityHessian:
         ``diag=False`` or ``off_diag=False`` zero the diagonal or off-diagonal blocks, as jpc's
         switches of the same names do (used in the μPC paper's analysis of the two parts).
         """
+        diag, off_diag = check_bool(diag, "diag"), check_bool(off_diag, "off_diag")
+        force = check_bool(force, "force")
         n = self.shape[0]
         if n * n * 8 > DENSE_BYTES_LIMIT and not force:
             raise MemoryError(
@@ -244,7 +253,7 @@ class ActivityHessian:
     def matvec(self, V) -> Array:
         """``H_z V`` for ``V`` of shape ``(n,)`` or ``(n, k)``, as ``Dᵀ Π D V`` (O(k Σ n_l²))."""
         net = self.net
-        Va = np.asarray(V, dtype=np.float64)
+        Va = check_real_dtype(V, "V")
         vec = Va.ndim == 1
         Z = (Va[:, None] if vec else Va).T            # rows = vectors
         zs = net.split_activities(Z)
@@ -275,11 +284,12 @@ class ActivityHessian:
         ``method="banded"`` uses LAPACK's banded Cholesky (``cholesky_banded`` +
         ``cho_solve_banded``), an independent implementation of the same factorisation.
         """
+        check_choice(method, "method", ("block", "banded"))
         if method == "block":
             return self.factor().solve(V)
         if method == "banded":
             cb = sla.cholesky_banded(self.to_banded(), lower=True, check_finite=False)
-            return sla.cho_solve_banded((cb, True), np.asarray(V, dtype=np.float64),
+            return sla.cho_solve_banded((cb, True), check_real_dtype(V, "V"),
                                         check_finite=False)
         raise ValueError(f"method must be 'block' or 'banded', got {method!r}")
 
@@ -331,6 +341,8 @@ class ActivityHessian:
         LayerOverflowError
             When a block of ``H_z`` leaves the float64 range (naming the hidden layer).
         """
+        check_choice(method, "method", ("auto", "banded", "lanczos", "dense"))
+        tol = check_tolerance(tol, "tol")
         n, u = self.shape[0], self.bandwidth
         if method == "auto":
             small = float(n) * n * u <= BANDED_EIGEN_WORK_LIMIT or n <= 64

@@ -22,10 +22,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_bool, check_real
 from linpc.numerics.warnings import check_layer_finite
 
 __all__ = ["backpropagate"]
@@ -69,7 +70,18 @@ def backpropagate(
         ``.weights[l-1]`` of shape ``(…, n_l, n_{l-1})``; ``.biases[l-1]`` is ``None`` for layers
         without a bias. With ``return_adjoints``, a pair ``(gradient, adjoints)``.
     """
+    check_network(net)
+    scale = check_real(scale, "scale")
+    return_adjoints = check_bool(return_adjoints, "return_adjoints")
     L = net.n_layers
+    if isinstance(activations, (str, bytes)) or not isinstance(activations, (Sequence,
+                                                                           np.ndarray)) \
+            or len(activations) != L + 1:
+        raise ValueError(f"activations must be the feedforward activities [ẑ_0, ..., ẑ_L] "
+                         f"({L + 1} arrays, as returned by LinearPCN.forward)")
+    if not isinstance(sources, Mapping):
+        raise TypeError(f"sources must be a mapping {{layer: array}}, got "
+                        f"{type(sources).__name__}")
     if not sources or any(not 1 <= l <= L for l in sources):
         raise ValueError(f"sources must be a non-empty mapping of layers 1..{L} to arrays, got "
                          f"layers {sorted(sources)}")

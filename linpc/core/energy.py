@@ -23,10 +23,11 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_bool
 from linpc.numerics.warnings import check_layer_finite
 
 __all__ = [
@@ -43,6 +44,7 @@ def _activities(net: LinearPCN, z: Sequence[ArrayLike] | ArrayLike, batch: int) 
 
 
 def _full_activities(net: LinearPCN, z, x, y) -> list[Array]:
+    check_network(net)
     xa, ya = net.check_data(x, y)
     zs = _activities(net, z, xa.shape[0])
     return [xa, *zs, ya]
@@ -150,6 +152,7 @@ def energy(
     per_sample : bool
         Return the ``(B,)`` array of per-sample energies ``F(z^(i))`` instead of their mean.
     """
+    per_sample = check_bool(per_sample, "per_sample")
     per, _ = _energy_and_activity_gradient(net, _full_activities(net, z, x, y))
     return per if per_sample else float(np.mean(per))
 

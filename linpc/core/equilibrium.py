@@ -30,11 +30,12 @@ from numpy.typing import ArrayLike
 from linpc.core.activity_hessian import ActivityHessian
 from linpc.core.energy import energy_parameter_gradient, prediction_errors
 from linpc.core.gaussian import cross_covariances, gaussian_conditioning, require_gaussian_chain
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_floor
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_bool, check_instance, check_tolerance
 from linpc.numerics.warnings import (
     DEFAULT_ERROR_WARNING,
     check_layer_finite,
@@ -96,6 +97,7 @@ def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     ``b = −∇_z F(0)``: without biases ``b_1 = π_1 M_1 x``, ``b_H = π_L M_Lᵀ y`` (both if H = 1) and
     ``b_l = 0`` otherwise (docs/theory.md §1.3); biases add ``π_l c_l − π_{l+1} M_{l+1}ᵀ c_{l+1}``.
     """
+    check_network(net)
     xa, ya = net.check_data(x, y)
     with np.errstate(over="ignore", invalid="ignore"):    # reported below, by layer
         b = _activity_rhs(net, xa, ya)
@@ -119,6 +121,14 @@ def _activity_rhs(net: LinearPCN, xa: Array, ya: Array) -> Array:
         b.append(bl)
     b[-1] += pi[-1] * net.apply_layer_transpose(net.n_layers, ya - net.layer_bias(net.n_layers))
     return np.concatenate(b, axis=1)
+
+
+def _check_options(warn_if_error_above, hessian, check_condition) -> bool:
+    """Check the keywords shared by the equilibrium routines; returns ``check_condition``."""
+    check_tolerance(warn_if_error_above, "warn_if_error_above", allow_none=True)
+    if hessian is not None:
+        check_instance(hessian, ActivityHessian, "hessian")
+    return check_bool(check_condition, "check_condition")
 
 
 def _resolve(net: LinearPCN, method: str) -> str:
@@ -218,6 +228,8 @@ def solve_equilibrium(
     .. [1] Innocenti, Achour, Singh, Buckley, "Only Strict Saddles in the Energy Landscape of
        Predictive Coding Networks?", NeurIPS 2024, arXiv:2408.11979, Theorem 1.
     """
+    check_network(net)
+    check_condition = _check_options(warn_if_error_above, hessian, check_condition)
     xa, ya = net.check_data(x, y)
     method = _resolve(net, method)
     if method == "gaussian":
@@ -294,6 +306,9 @@ def equilibrium_rescaling(
     LayerOverflowError
         When the covariance recursion leaves the float64 range (naming the layer).
     """
+    check_network(net)
+    inverse = check_bool(inverse, "inverse")
+    _check_options(None, hessian, True)
     I = np.eye(net.d_y)
     require_gaussian_chain(net, "the rescaling S")
     if method == "gaussian":
@@ -365,6 +380,8 @@ def equilibrated_energy(
     ----------
     .. [1] Innocenti et al., NeurIPS 2024, arXiv:2408.11979, Theorem 1; docs/theory.md §2.1.
     """
+    check_network(net)
+    per_sample = check_bool(per_sample, "per_sample")
     eq = solve_equilibrium(net, x, y, method=method, warn_if_error_above=warn_if_error_above)
     return eq.energies if per_sample else eq.energy
 
@@ -395,6 +412,10 @@ def equilibrated_energy_gradient(
     check_condition : bool
         Passed to :func:`solve_equilibrium`.
     """
+    check_network(net)
+    check_condition = _check_options(warn_if_error_above, None, check_condition)
+    if equilibrium is not None:
+        check_instance(equilibrium, Equilibrium, "equilibrium")
     eq = equilibrium if equilibrium is not None else solve_equilibrium(
         net, x, y, method=method, warn_if_error_above=warn_if_error_above,
         check_condition=check_condition)

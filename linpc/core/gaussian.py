@@ -26,9 +26,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_positive_int, check_rng
 from linpc.numerics.warnings import check_layer_finite
 
 __all__ = [
@@ -45,6 +46,7 @@ def require_gaussian_chain(net: LinearPCN, what: str) -> None:
     log-density of the linear-Gaussian model, so the rescaling ``S``, ``F* = ½rᵀS⁻¹r`` and every
     statement built on them do not apply; the activity-system routes still do.
     """
+    check_network(net)
     if net.activity_decay:
         raise ValueError(
             f"{what} needs activity_decay = 0: with an activity decay the energy is not the "
@@ -64,6 +66,7 @@ def cross_covariances(net: LinearPCN) -> tuple[list[Array], Array]:
     S : ndarray, shape (d_y, d_y)
         Output covariance (the rescaling), symmetrised.
     """
+    check_network(net)
     require_gaussian_chain(net, "the covariance recursion")
     Ps = net.output_maps()                 # P_l = M_{L:l+1}, (d_y, n_l)
     pi = net.precisions
@@ -95,6 +98,7 @@ def output_covariance(net: LinearPCN) -> Array:
     λ, ``S = λ⁻¹ I + Σ_{l=2}^{L} M_{L:l} M_{L:l}ᵀ`` (Innocenti et al. 2024, Theorem 1;
     docs/theory.md §2.1). Shape ``(d_y, d_y)``.
     """
+    check_network(net)
     return cross_covariances(net)[1]
 
 
@@ -119,6 +123,7 @@ def gaussian_conditioning(net: LinearPCN, x: ArrayLike, y: ArrayLike):
     """
     import scipy.linalg as sla
 
+    check_network(net)
     xa, ya = net.check_data(x, y)
     zhat = net.forward(xa)
     r = ya - zhat[-1]
@@ -167,8 +172,10 @@ def sample_gaussian_model(
         ``z_l`` draws, each ``(n_samples, n_l)``.
     y : ndarray, shape (n_samples, d_y)
     """
+    check_network(net)
+    n_samples = check_positive_int(n_samples, "n_samples")
     require_gaussian_chain(net, "sampling the Gaussian model")
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     xa, _ = net.check_data(x)
     if xa.shape[0] != 1:
         raise ValueError(f"sample_gaussian_model takes one input x, got a batch of {xa.shape[0]}")

@@ -34,10 +34,18 @@ from scipy.sparse.linalg import expm_multiply
 from linpc.core.activity_hessian import ActivityHessian, ExtremeEigenvalues
 from linpc.core.energy import _energy_and_activity_gradient, energy, energy_parameter_gradient
 from linpc.core.equilibrium import solve_equilibrium
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    check_instance,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_tolerance,
+)
 
 __all__ = [
     "InferenceResult", "contraction_factor", "euler_inference", "gradient_descent_inference",
@@ -48,12 +56,20 @@ __all__ = [
 @thread_policy
 def optimal_step_size(lambda_min: float, lambda_max: float) -> float:
     """Best fixed gradient-descent step ``η* = 2/(λ_min + λ_max)`` for a quadratic."""
-    return 2.0 / (lambda_min + lambda_max)
+    lo, hi = _check_eigenvalues(lambda_min, lambda_max)
+    return 2.0 / (lo + hi)
+
+
+def _check_eigenvalues(lambda_min, lambda_max) -> tuple[float, float]:
+    """The extreme eigenvalues of an SPD matrix: finite and > 0."""
+    return check_positive(lambda_min, "lambda_min"), check_positive(lambda_max, "lambda_max")
 
 
 @thread_policy
 def contraction_factor(step_size: float, lambda_min: float, lambda_max: float) -> float:
     """``ρ(η) = max(|1 − η λ_min|, |1 − η λ_max|)``: per-step contraction of GD on a quadratic."""
+    step_size = check_positive(step_size, "step_size")
+    lambda_min, lambda_max = _check_eigenvalues(lambda_min, lambda_max)
     return max(abs(1.0 - step_size * lambda_min), abs(1.0 - step_size * lambda_max))
 
 
@@ -63,8 +79,10 @@ def steps_to_tolerance(rho: float, tol: float) -> int | None:
 
     With the optimal step, ``ρ = (κ−1)/(κ+1)`` and ``t ≈ (κ/2) ln(1/tol)``.
     """
-    if not 0 < tol < 1:
-        raise ValueError(f"tol must be in (0, 1), got {tol}")
+    tol = check_tolerance(tol, "tol", below_one=True)
+    rho = check_real(rho, "rho", finite=False)
+    if rho < 0:
+        raise ValueError(f"rho must be ≥ 0 (a contraction factor), got {rho!r}")
     if rho >= 1:
         return None
     if rho == 0:
@@ -157,11 +175,16 @@ def gradient_descent_inference(
     -------
     InferenceResult
     """
+    check_network(net)
+    check_positive(step_size, "step_size", allow_none=True)
+    tol = check_tolerance(tol, "tol")
+    max_steps = check_nonnegative_int(max_steps, "max_steps", allow_none=True)
+    record_every = check_positive_int(record_every, "record_every")
+    if eigenvalues is not None:
+        check_instance(eigenvalues, ExtremeEigenvalues, "eigenvalues")
     xa, ya = net.check_data(x, y)
     ev = eigenvalues if eigenvalues is not None else ActivityHessian(net).extreme_eigenvalues()
     eta = optimal_step_size(ev.lambda_min, ev.lambda_max) if step_size is None else float(step_size)
-    if not eta > 0:
-        raise ValueError(f"step_size must be > 0, got {step_size}")
     rho = contraction_factor(eta, ev.lambda_min, ev.lambda_max)
     if eta >= 2.0 / ev.lambda_max:
         warnings.warn(
@@ -172,7 +195,8 @@ def gradient_descent_inference(
     predicted = steps_to_tolerance(rho, tol) if 0 < tol < 1 else None
     if max_steps is None:
         max_steps = 10_000 if predicted is None else 2 * predicted + 100
-    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0])
+    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0],
+                                                                        name="z0")
     Z = np.concatenate(zs, axis=1)
 
     def grad_and_energy(Zc: Array) -> tuple[Array, float]:
@@ -238,11 +262,13 @@ def gradient_flow_activities(
     list of ndarray
         ``z_1(t), …, z_H(t)``, each ``(B, n_l)``.
     """
-    t = float(t)
+    check_network(net)
+    t = check_real(t, "t", finite=False)
     if not t >= 0:
         raise ValueError(f"time t must be ≥ 0, got {t}")
     xa, ya = net.check_data(x, y)
-    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0])
+    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0],
+                                                                        name="z0")
     Hz = ActivityHessian(net)
     eq = solve_equilibrium(net, xa, ya, method="cholesky", hessian=Hz)
     Zs = np.concatenate(eq.activities, axis=1)
@@ -269,11 +295,12 @@ def euler_inference(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, steps: int, d
     list of ndarray
         ``z_1, …, z_H`` after ``steps`` steps, each ``(B, n_l)``.
     """
+    check_network(net)
+    T = check_nonnegative_int(steps, "steps")
+    dt = check_positive(dt, "dt")
     xa, ya = net.check_data(x, y)
-    T = int(steps)
-    if T < 0:
-        raise ValueError(f"steps must be ≥ 0, got {steps}")
-    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0])
+    zs = net.forward(xa)[1:-1] if z0 is None else net.check_activities(z0, xa.shape[0],
+                                                                        name="z0")
     Z = [xa, *[np.array(z, dtype=np.float64) for z in zs], ya]
     for _ in range(T):
         _, grads = _energy_and_activity_gradient(net, Z)
@@ -290,5 +317,6 @@ def pc_euler_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, steps: int,
     :func:`euler_inference` from the feedforward pass, then the weight gradient of the batch energy
     at the resulting activities (docs/theory.md §1.1).
     """
+    check_network(net)
     zs = euler_inference(net, x, y, steps=steps, dt=dt)
     return float(energy(net, zs, x, y)), energy_parameter_gradient(net, zs, x, y)

@@ -29,6 +29,14 @@ from linpc.core.parameterisation import (
 )
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    check_bool,
+    check_choice,
+    check_nonnegative,
+    check_positive,
+    check_rng,
+    check_widths,
+)
 
 __all__ = [
     "INIT_NAMES", "InitName", "init_network", "init_variances", "init_weights", "resolve_init",
@@ -47,6 +55,9 @@ def resolve_init(param_type: str, init: str = "default") -> str:
     ``N(0, 1)`` weights only for ``"mupc"``; docs/theory.md §8.8(d)).
     """
     check_param_type(param_type)
+    if not isinstance(init, str):
+        raise TypeError(f"init must be one of {', '.join(INIT_NAMES)}, got {init!r} "
+                        f"({type(init).__name__})")
     if init not in INIT_NAMES:
         raise ValueError(f"unknown init {init!r}; expected one of {', '.join(INIT_NAMES)}")
     if init == "default":
@@ -86,11 +97,12 @@ def init_weights(
     list of ndarray
         ``[W_1, …, W_L]``.
     """
+    widths = check_widths(widths, "widths", min_layers=1)
     init = resolve_init(param_type, init)
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     Ws = []
     for l in range(1, len(widths)):
-        shape = (int(widths[l]), int(widths[l - 1]))
+        shape = (widths[l], widths[l - 1])
         fan_in = shape[1]
         if init == "uniform":
             bound = 1.0 / np.sqrt(fan_in)
@@ -138,9 +150,7 @@ def init_variances(
     -------
     ndarray, shape (L,)
     """
-    n = [int(w) for w in widths]
-    if len(n) < 2 or min(n) < 1:
-        raise ValueError(f"widths must list at least n_0 and n_1, all ≥ 1; got {list(widths)}")
+    n = list(check_widths(widths, "widths", min_layers=1))
     kind = resolve_init(param_type, init)
     v = np.empty(len(n) - 1)
     for l in range(1, len(n)):
@@ -193,7 +203,13 @@ def init_network(
     LinearPCN
     """
     check_param_type(param_type)
-    w = tuple(int(v) for v in widths)
+    w = check_widths(widths, "widths", min_layers=2)
+    check_bool(use_skips, "use_skips")
+    check_positive(gamma, "gamma", allow_none=True)
+    check_choice(convention, "convention", ("fan_in", "jpc"))
+    check_nonnegative(activity_decay, "activity_decay")
+    if not isinstance(output_energy_scaling, str):
+        check_positive(output_energy_scaling, "output_energy_scaling", allow_none=True)
     kind = resolve_init(param_type, init)
     Ws = init_weights(w, param_type=param_type, init=kind, rng=rng)
     lam: float | None

@@ -18,10 +18,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linpc.core.backprop import backpropagate
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_bool
 from linpc.numerics.warnings import check_layer_finite
 
 __all__ = ["masked_mse", "masked_mse_gradient", "mse_gradient", "mse_loss"]
@@ -50,6 +51,8 @@ def mse_loss(net: LinearPCN, x: ArrayLike, y: ArrayLike, *, per_sample: bool = F
         When the forward pass or the loss leave the float64 range; the message names the layer
         (:mod:`linpc.numerics.warnings`).
     """
+    check_network(net)
+    per_sample = check_bool(per_sample, "per_sample")
     per = _half_squares(net, net.residual(x, y))
     return per if per_sample else float(np.mean(per))
 
@@ -82,7 +85,7 @@ def mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> ParameterArrays:
 def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
     if mask is None:
         return None
-    m = np.asarray(mask, dtype=np.float64)
+    m = as_real_array(mask, "mask")
     if m.shape != shape:
         raise ValueError(f"mask must have the shape of y, {shape}, got {m.shape}")
     return m
@@ -91,6 +94,7 @@ def _check_mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> Array | None:
 @thread_policy
 def masked_mse(net: LinearPCN, x: ArrayLike, y: ArrayLike, mask: ArrayLike | None = None) -> float:
     """``ℒ_m = (1/2B) Σ_i ‖m_i ⊙ (y_i − ŷ_i)‖²`` (``ℒ`` when ``mask`` is None)."""
+    check_network(net)
     r = net.residual(x, y)
     m = _check_mask(mask, r.shape)
     if m is not None:
@@ -112,6 +116,7 @@ def masked_mse_gradient(net: LinearPCN, x: ArrayLike, y: ArrayLike,
         ``ℒ_m``.
     gradient : ParameterArrays
     """
+    check_network(net)
     xa, ya = net.check_data(x, y)
     zs = net.forward(xa)
     r = ya - zs[-1]

@@ -27,7 +27,19 @@ from numpy.typing import ArrayLike
 from linpc.core.parameterisation import ParamType, check_param_type, layer_scalings
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
-from linpc.numerics.validation import as_real_array, check_data, check_positive
+from linpc.numerics.validation import (
+    as_real_array,
+    check_biases,
+    check_bool,
+    check_data,
+    check_instance,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_real_dtype,
+    check_weights,
+    layer_label,
+)
 from linpc.numerics.warnings import check_layer_finite
 
 __all__ = ["LinearPCN"]
@@ -42,6 +54,8 @@ class LinearPCN:
     weights : sequence of array_like
         Raw weights ``[W_1, …, W_L]``, ``W_l`` of shape ``(n_l, n_{l-1})``, ``L ≥ 2`` (at least one
         hidden layer).
+        The network keeps private read-only copies: the caller's arrays stay writeable and are
+        never modified.
     biases : sequence of (array_like or None), optional
         Raw biases ``b_l`` of shape ``(n_l,)``; ``None`` (or a ``None`` entry) means no bias.
     param_type : {"sp", "ntp", "mupc"}
@@ -84,36 +98,22 @@ class LinearPCN:
         precisions: Sequence[float] | None = None,
         activity_decay: float = 0.0,
     ) -> None:
-        if isinstance(weights, np.ndarray) and weights.ndim != 1:
-            raise TypeError("weights must be a sequence of 2-D arrays [W_1, ..., W_L], "
-                            "not one array")
-        Ws = [as_real_array(W, f"W_{l}") for l, W in enumerate(weights, start=1)]
+        # private float64 copies: the caller's arrays are never frozen, aliased or modified
+        Ws = check_weights(weights, "weights")
         L = len(Ws)
-        if L < 2:
-            raise ValueError(
-                f"a PCN needs at least 2 weight matrices (one hidden layer); got {L}"
-            )
-        for l, W in enumerate(Ws, start=1):
-            if W.ndim != 2:
-                raise ValueError(f"W_{l} must be 2-D with shape (n_{l}, n_{l-1}), got {W.shape}")
-            if 0 in W.shape:
-                raise ValueError(f"W_{l} has an empty dimension: shape {W.shape}")
-        for l in range(2, L + 1):
-            prev, W = Ws[l - 2], Ws[l - 1]
-            if W.shape[1] != prev.shape[0]:
-                raise ValueError(
-                    f"layers do not chain: W_{l-1} has shape {prev.shape} (outputs "
-                    f"n_{l-1} = {prev.shape[0]}) but W_{l} has shape {W.shape} (expects "
-                    f"{W.shape[1]} inputs); W_{l} must have shape (n_{l}, {prev.shape[0]})"
-                )
         widths = (Ws[0].shape[1], *(W.shape[0] for W in Ws))
+        use_skips = check_bool(use_skips, "use_skips")
+        check_positive(gamma, "gamma", allow_none=True)
+        check_positive(output_energy_scaling, "output_energy_scaling", allow_none=True)
+        decay = check_nonnegative(activity_decay, "activity_decay")
 
-        skips = tuple(bool(use_skips) and 2 <= l <= L - 1 for l in range(1, L + 1))
+        skips = tuple(use_skips and 2 <= l <= L - 1 for l in range(1, L + 1))
         for l, s in enumerate(skips, start=1):
             if s and Ws[l - 1].shape[0] != Ws[l - 1].shape[1]:
                 raise ValueError(
                     f"use_skips=True needs square hidden-to-hidden layers (identity skips on "
-                    f"layers 2..L-1), but W_{l} has shape {Ws[l - 1].shape}"
+                    f"layers 2..L-1), but {layer_label('weights', l)} has shape "
+                    f"{Ws[l - 1].shape}"
                 )
 
         if scalings is not None:
@@ -121,7 +121,7 @@ class LinearPCN:
                 raise ValueError(
                     f"give either param_type={param_type!r} or explicit scalings, not both"
                 )
-            a = as_real_array(scalings, "scalings", ndim=1).copy()
+            a = np.array(check_real_dtype(scalings, "scalings"), ndmin=1)
             if a.shape != (L,):
                 raise ValueError(f"scalings must have one entry per layer (L = {L}), got {a.shape}")
             for l, al in enumerate(a, start=1):
@@ -135,7 +135,7 @@ class LinearPCN:
         if precisions is not None:
             if output_energy_scaling is not None:
                 raise ValueError("give either output_energy_scaling or precisions, not both")
-            pi = as_real_array(precisions, "precisions", ndim=1).copy()
+            pi = np.array(check_real_dtype(precisions, "precisions"), ndmin=1)
             if pi.shape != (L,):
                 raise ValueError(
                     f"precisions must have one entry per layer (L = {L}), got {pi.shape}"
@@ -149,16 +149,7 @@ class LinearPCN:
 
         bs: list[Array | None] = [None] * L
         if biases is not None:
-            if len(biases) != L:
-                raise ValueError(
-                    f"biases must have one entry per layer (L = {L}), got {len(biases)}")
-            for l, b in enumerate(biases, start=1):
-                if b is None:
-                    continue
-                ba = as_real_array(b, f"b_{l}")
-                if ba.shape != (widths[l],):
-                    raise ValueError(f"b_{l} must have shape ({widths[l]},), got {ba.shape}")
-                bs[l - 1] = ba
+            bs = check_biases(biases, widths, "biases")
 
         for arr in Ws:
             arr.setflags(write=False)
@@ -174,9 +165,6 @@ class LinearPCN:
         self._precisions = pi
         self._widths = widths
         self._param_type = param_type if scalings is None else "explicit"
-        decay = float(activity_decay)
-        if not np.isfinite(decay) or decay < 0:
-            raise ValueError(f"activity_decay must be finite and ≥ 0, got {activity_decay!r}")
         self._activity_decay = decay
 
     # ------------------------------------------------------------------ structure
@@ -302,6 +290,8 @@ class LinearPCN:
         The multipliers are kept as numbers (not recomputed from ``param_type``), so perturbing
         the weights never changes the parameterisation.
         """
+        if isinstance(biases, str) and biases != "keep":
+            raise ValueError(f"biases must be a sequence, None or 'keep', got {biases!r}")
         new = LinearPCN(
             self._weights if weights is None else weights,
             biases=self._biases if isinstance(biases, str) else biases,
@@ -331,6 +321,7 @@ class LinearPCN:
 
     # ------------------------------------------------------------------ layer maps
     def _check_layer(self, l: int) -> None:
+        check_int(l, "the layer index l")
         if not 1 <= l <= self.n_layers:
             raise IndexError(f"layer index must be in 1..{self.n_layers}, got {l}")
 
@@ -390,7 +381,7 @@ class LinearPCN:
             first such layer ``l`` (1-based) instead of returning ``inf``/``nan``.
         """
         xa, _ = self.check_data(x)
-        return self._forward(xa)
+        return self._forward(np.array(xa))      # ẑ_0 is a copy, never the caller's x
 
     def _forward(self, xa: Array) -> list[Array]:
         """:meth:`forward` of an already validated float64 batch.
@@ -448,7 +439,7 @@ class LinearPCN:
     # ------------------------------------------------------------------ activity layout
     def split_activities(self, z: ArrayLike) -> list[Array]:
         """Split stacked activities of shape ``(B, n)`` (or ``(n,)``) into per-layer arrays."""
-        za = np.asarray(z, dtype=np.float64)
+        za = as_real_array(z, "z")
         squeeze = za.ndim == 1
         za = np.atleast_2d(za)
         if za.shape[-1] != self.n_activities:
@@ -465,22 +456,42 @@ class LinearPCN:
         arrs = self.check_activities(zs)
         return np.concatenate(arrs, axis=1)
 
-    def check_activities(self, zs: Sequence[ArrayLike], batch: int | None = None) -> list[Array]:
-        """Validate hidden activities ``[z_1, …, z_H]`` with shapes ``(B, n_l)``."""
+    def check_activities(self, zs: Sequence[ArrayLike], batch: int | None = None, *,
+                         name: str = "z") -> list[Array]:
+        """Validate hidden activities ``[z_1, …, z_H]`` with shapes ``(B, n_l)``.
+
+        ``name`` is the argument as the caller's function calls it (``"z"``, ``"z0"``), for the
+        messages: ``z[1] (z_2, the activities of hidden layer 2) must have shape (B, 4)``.
+        """
+        if isinstance(zs, (str, bytes)) or not isinstance(zs, (Sequence, np.ndarray)):
+            raise TypeError(f"{name} must be a list [z_1, ..., z_H] of {self.n_hidden} arrays, "
+                            f"got {type(zs).__name__}")
         if len(zs) != self.n_hidden:
             raise ValueError(
-                f"expected activities for the {self.n_hidden} hidden layers, got {len(zs)} arrays"
+                f"{name} must hold activities for the {self.n_hidden} hidden layers "
+                f"[z_1, ..., z_H], got {len(zs)} arrays"
             )
         out = []
         for l, z in enumerate(zs, start=1):
-            za = as_real_array(z, f"z_{l}")
+            label = layer_label(name, l, "z", "activities")
+            za = as_real_array(z, label)
             if za.ndim == 1:
                 za = za[None, :]
             if za.ndim != 2 or za.shape[1] != self._widths[l]:
                 raise ValueError(
-                    f"z_{l} must have shape (B, {self._widths[l]}), got {np.shape(z)}"
+                    f"{label} must have shape (B, {self._widths[l]}), got {np.shape(z)}"
                 )
             if batch is not None and za.shape[0] != batch:
-                raise ValueError(f"z_{l} has {za.shape[0]} rows but the batch has {batch}")
+                raise ValueError(f"{label} has {za.shape[0]} rows but the batch has {batch}")
             out.append(za)
         return out
+
+
+def check_network(net: object, name: str = "net") -> LinearPCN:
+    """Return ``net`` if it is a :class:`LinearPCN`, else raise a TypeError naming ``name``.
+
+    The functions of :mod:`linpc.jpc` take the plain weight list ``Ws`` instead.
+    """
+    return check_instance(net, LinearPCN, name, hint=(
+        "; build one with linpc.LinearPCN(Ws, ...) (the functions of linpc.jpc take the weight "
+        "list Ws)"))

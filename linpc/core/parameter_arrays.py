@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array
 
 __all__ = ["ParameterArrays", "flatten_parameters", "with_flat_parameters"]
 
@@ -57,7 +58,8 @@ class ParameterArrays:
     @classmethod
     def from_flat(cls, net: LinearPCN, vec: ArrayLike) -> ParameterArrays:
         """Split a flat vector (parameter order of ``net``) into layer-wise arrays."""
-        v = np.asarray(vec, dtype=np.float64)
+        check_network(net)
+        v = as_real_array(vec, "vec")
         if v.shape != (net.n_parameters,):
             raise ValueError(
                 f"flat parameter vector must have shape ({net.n_parameters},), got {v.shape}"
@@ -85,11 +87,13 @@ class ParameterArrays:
 @thread_policy
 def flatten_parameters(net: LinearPCN) -> Array:
     """The flat parameter vector θ of ``net`` (weights row-major, then present biases)."""
+    check_network(net)
     return ParameterArrays(net.weights, net.biases).flat()
 
 
 @thread_policy
 def with_flat_parameters(net: LinearPCN, theta: ArrayLike) -> LinearPCN:
     """A copy of ``net`` whose parameters are the flat vector ``theta`` (same multipliers)."""
-    p = ParameterArrays.from_flat(net, theta)
+    check_network(net)
+    p = ParameterArrays.from_flat(net, as_real_array(theta, "theta"))
     return net.replace(weights=p.weights, biases=p.biases if net.has_biases else None)

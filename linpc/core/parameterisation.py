@@ -30,7 +30,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from linpc.numerics.threads import thread_policy
-from linpc.numerics.validation import check_positive
+from linpc.numerics.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive,
+    check_widths,
+)
 
 __all__ = [
     "PARAM_TYPES", "ParamType", "check_param_type", "layer_scalings", "limits_output_precision",
@@ -45,6 +51,9 @@ PARAM_TYPES: tuple[str, ...] = ("sp", "ntp", "mupc")
 @thread_policy
 def check_param_type(param_type: str) -> str:
     """Return ``param_type`` if it is one of :data:`PARAM_TYPES`, else raise a ValueError."""
+    if not isinstance(param_type, str):
+        raise TypeError(f"param_type must be one of {', '.join(repr(p) for p in PARAM_TYPES)}, "
+                        f"got {param_type!r} ({type(param_type).__name__})")
     if param_type not in PARAM_TYPES:
         extra = ' (jpc\'s old spelling "ntk" is "ntp" here)' if param_type == "ntk" else ""
         raise ValueError(
@@ -91,12 +100,11 @@ def layer_scalings(
        Networks", NeurIPS 2025, arXiv:2505.13124, Table 1.
     """
     check_param_type(param_type)
-    n = [int(w) for w in widths]
+    n = list(check_widths(widths, "widths", min_layers=1))
     L = len(n) - 1
-    if L < 1:
-        raise ValueError(f"widths must list at least n_0 and n_1, got {list(widths)}")
-    if convention not in ("fan_in", "jpc"):
-        raise ValueError(f"convention must be 'fan_in' or 'jpc', got {convention!r}")
+    use_skips = check_bool(use_skips, "use_skips")
+    check_positive(gamma, "gamma", allow_none=True)
+    check_choice(convention, "convention", ("fan_in", "jpc"))
     a = np.ones(L, dtype=np.float64)
     if param_type != "sp":
         for l in range(1, L + 1):
@@ -141,7 +149,7 @@ def limits_output_precision(width: int, n_layers: int, gamma: float = 1.0) -> fl
     gamma : float
         ``γ > 0``.
     """
-    if int(width) < 1 or int(n_layers) < 2:
-        raise ValueError(f"need width ≥ 1 and n_layers ≥ 2, got {width}, {n_layers}")
+    N = check_int(width, "width", minimum=1)
+    L = check_int(n_layers, "n_layers", minimum=2)
     g = check_positive(gamma, "gamma")
-    return float(g * g * int(width) * int(n_layers))
+    return float(g * g * N * L)

@@ -18,7 +18,7 @@ import scipy.linalg as sla
 from linpc.core.backprop import backpropagate
 from linpc.core.gaussian import output_covariance
 from linpc.core.loss import mse_gradient
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import roundoff_tolerance, solve_tolerance
@@ -53,6 +53,7 @@ def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, Parame
     A, C : ParameterArrays
         The S-weighted BP part and the rescaling part; ``∇F*`` is their sum.
     """
+    check_network(net)
     if net.has_biases or net.activity_decay:
         raise ValueError("rescaled_mse_gradient covers networks without biases or activity decay")
     xa, ya = net.check_data(x, y)
@@ -77,6 +78,7 @@ def rescaled_mse_gradient(net: LinearPCN, x, y) -> tuple[ParameterArrays, Parame
 @thread_policy
 def rescaled_mse_gradient_cosine(net: LinearPCN, x, y) -> dict:
     """cos(∇F*, ∇ℒ) by :func:`rescaled_mse_gradient`, its round-off scale, and the parts' sizes."""
+    check_network(net)
     A, C = rescaled_mse_gradient(net, x, y)
     g = A.flat() + C.flat()
     b = mse_gradient(net, x, y).flat()

@@ -13,6 +13,7 @@ import numpy as np
 
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array
 
 __all__ = ["SecondMoments", "second_moments"]
 
@@ -44,8 +45,11 @@ class SecondMoments:
 @thread_policy
 def second_moments(x, y) -> SecondMoments:
     """``Σ_xx = XᵀX/B``, ``Σ_yx = YᵀX/B``, ``Σ_yy = YᵀY/B`` (uncentred, batch-first data)."""
-    xa = np.atleast_2d(np.asarray(x, dtype=np.float64))
-    ya = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    xa = np.atleast_2d(as_real_array(x, "x"))
+    ya = np.atleast_2d(as_real_array(y, "y"))
+    for name, a in (("x", xa), ("y", ya)):
+        if a.ndim != 2:
+            raise ValueError(f"{name} must have shape (B, d), got {a.shape}")
     if xa.shape[0] != ya.shape[0]:
         raise ValueError(
             f"x and y must have the same number of rows, got {xa.shape} and {ya.shape}")

@@ -28,6 +28,14 @@ from numpy.typing import NDArray
 
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    as_real_array,
+    check_bool,
+    check_nonnegative,
+    check_positive_int,
+    check_real,
+    check_rng,
+)
 
 __all__ = [
     "MNIST1D_SHAPE", "MNIST_SHAPE", "MatrixCompletionTask", "linear_teacher", "matrix_completion",
@@ -42,10 +50,11 @@ MNIST1D_SHAPE = (40, 10)
 
 
 def _positive_int(value: int, name: str) -> int:
-    v = int(value)
-    if v != value or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return v
+    return check_positive_int(value, name)
+
+
+def _toy_parameters(sign: float, mean: float, std: float) -> tuple[float, float, float]:
+    return (check_real(sign, "sign"), check_real(mean, "mean"), check_nonnegative(std, "std"))
 
 
 @thread_policy
@@ -80,9 +89,10 @@ def toy_gaussian(
     """
     B = _positive_int(batch, "batch")
     d = _positive_int(dim, "dim")
-    gen = np.random.default_rng(rng)
+    sign, mean, std = _toy_parameters(sign, mean, std)
+    gen = check_rng(rng)
     x = mean + std * gen.standard_normal((B, d))
-    return x, float(sign) * x
+    return x, sign * x
 
 
 @thread_policy
@@ -97,6 +107,7 @@ def toy_gaussian_sampler(
     """
     B = _positive_int(batch, "batch")
     d = _positive_int(dim, "dim")
+    sign, mean, std = _toy_parameters(sign, mean, std)
 
     def sampler(rng: np.random.Generator) -> tuple[Array, Array]:
         return toy_gaussian(B, d, sign=sign, mean=mean, std=std, rng=rng)
@@ -147,8 +158,10 @@ def one_hot_classes(
     B = _positive_int(batch, "batch")
     C = _positive_int(n_classes, "n_classes")
     d = _positive_int(d_x, "d_x")
-    gen = np.random.default_rng(rng)
-    if balanced:
+    separation = check_nonnegative(separation, "separation")
+    noise = check_nonnegative(noise, "noise")
+    gen = check_rng(rng)
+    if check_bool(balanced, "balanced"):
         if B % C:
             raise ValueError(f"balanced=True needs batch ({B}) to be a multiple of n_classes ({C})")
         labels = gen.permutation(np.repeat(np.arange(C), B // C))
@@ -192,9 +205,8 @@ def linear_teacher(
     B = _positive_int(batch, "batch")
     dx = _positive_int(d_x, "d_x")
     dy = _positive_int(d_y, "d_y")
-    if noise < 0:
-        raise ValueError(f"noise must be ≥ 0, got {noise}")
-    gen = np.random.default_rng(rng)
+    noise = check_nonnegative(noise, "noise")
+    gen = check_rng(rng)
     if rank is None:
         T = gen.standard_normal((dy, dx)) / np.sqrt(dx)
     else:
@@ -247,7 +259,11 @@ class MatrixCompletionTask:
         This is PyTorch's ``nn.MSELoss()`` of the masked output and target: a mean over samples
         *and* outputs, without the ½ of linpc's ``ℒ``.
         """
-        d = self.mask * (np.asarray(prediction, dtype=np.float64) - self.target)
+        p = as_real_array(prediction, "prediction")
+        if p.shape != self.target.shape:
+            raise ValueError(f"prediction must have the shape of the target, {self.target.shape}, "
+                             f"got {p.shape}")
+        d = self.mask * (p - self.target)
         return float(np.mean(d * d))
 
 
@@ -263,9 +279,9 @@ def matrix_completion(
     """
     nn = _positive_int(n, "n")
     r = _positive_int(rank, "rank")
-    if not 0 <= observed_threshold < 1:
+    if not 0 <= check_real(observed_threshold, "observed_threshold") < 1:
         raise ValueError(f"observed_threshold must be in [0, 1), got {observed_threshold}")
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     A = gen.standard_normal((nn, r))
     Bm = gen.standard_normal((r, nn))
     target = A @ Bm

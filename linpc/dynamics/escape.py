@@ -44,11 +44,19 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from linpc.core.loss import mse_loss
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.dynamics.training import train
 from linpc.landscape.origin import origin_network, origin_spectra
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    as_real_array,
+    check_positive,
+    check_positive_int,
+    check_rng,
+    check_tolerance,
+    layer_label,
+)
 
 __all__ = [
     "EscapeTimeFit", "ShallowEscapePrediction", "escape_time_ratio", "shallow_escape_prediction",
@@ -102,13 +110,11 @@ class ShallowEscapePrediction:
         ``t = log(ρ/|⟨w_0, v⟩|)/log(1 + η|λ_min|)`` for each Hessian: the number of steps for the
         unstable component of the linearised dynamics to reach ``ρ``.
         """
-        w0 = np.asarray(start, dtype=np.float64)
+        w0 = as_real_array(start, "start")
         if w0.shape != (2,):
             raise ValueError(f"start must be (w_1, w_2), shape (2,), got {w0.shape}")
         eta = _check_step(step_size)
-        rho = float(radius)
-        if not rho > 0:
-            raise ValueError(f"radius must be > 0, got {radius!r}")
+        rho = check_positive(radius, "radius")
         out = []
         for v, lam in ((self.loss_escape_direction, self.loss_min_eigenvalue),
                        (self.energy_escape_direction, self.energy_min_eigenvalue)):
@@ -121,10 +127,7 @@ class ShallowEscapePrediction:
 
 
 def _check_step(step_size: float) -> float:
-    eta = float(step_size)
-    if not np.isfinite(eta) or eta <= 0:
-        raise ValueError(f"step_size must be finite and > 0, got {step_size!r}")
-    return eta
+    return check_positive(step_size, "step_size")
 
 
 def _bottom(Hm: Array) -> tuple[float, Array]:
@@ -152,8 +155,8 @@ def shallow_escape_prediction(x: ArrayLike, y: ArrayLike, *,
     -------
     ShallowEscapePrediction
     """
-    xa = np.asarray(x, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
+    xa = as_real_array(x, "x")
+    ya = as_real_array(y, "y")
     if xa.ndim == 2 and xa.shape[1] == 1:
         xa = xa[:, 0]
     if ya.ndim == 2 and ya.shape[1] == 1:
@@ -161,11 +164,7 @@ def shallow_escape_prediction(x: ArrayLike, y: ArrayLike, *,
     if xa.ndim != 1 or ya.ndim != 1 or xa.shape != ya.shape or xa.size == 0:
         raise ValueError(f"x and y must be scalar samples of equal length, shapes (B,) or (B, 1); "
                          f"got {np.shape(x)} and {np.shape(y)}")
-    if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
-        raise ValueError("x and y must be finite")
-    lam = float(output_precision)
-    if not np.isfinite(lam) or lam <= 0:
-        raise ValueError(f"output_precision must be finite and > 0, got {output_precision!r}")
+    lam = check_positive(output_precision, "output_precision")
     s_xy = float(np.mean(xa * ya))
     s_yy = float(np.mean(ya * ya))
     if s_xy == 0:
@@ -265,21 +264,37 @@ def escape_time_ratio(
     -------
     EscapeTimeFit
     """
+    check_network(net)
+    eta = check_positive(learning_rate, "learning_rate")
+    check_tolerance(threshold, "threshold", allow_none=True)
+    max_steps = check_positive_int(max_steps, "max_steps")
+    e = as_real_array(eps, "eps", ndim=1)
+    if e.size < 2 or np.any(e <= 0):
+        raise ValueError(f"eps must hold at least 2 start scales > 0 (for a slope), got "
+                         f"{e.tolist()}")
     if net.n_hidden != 1:
         raise ValueError(f"escape_time_ratio is for one hidden layer (BP's linear escape needs a "
                          f"negative eigenvalue of ∇²ℒ(0)), got H = {net.n_hidden}")
     net0 = origin_network(net)
     xa, ya = net0.check_data(x, y)
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     if direction is None:
         U = [gen.standard_normal(W.shape) for W in net0.weights]
     else:
-        U = [np.asarray(u, dtype=np.float64) for u in direction]
+        if isinstance(direction, (str, bytes)) or len(direction) != net0.n_layers:
+            raise ValueError(f"direction must hold one array per layer (L = {net0.n_layers})")
+        U = [as_real_array(u, layer_label("direction", l, "u", "direction"))
+             for l, u in enumerate(direction, start=1)]
+        for l, (u, W) in enumerate(zip(U, net0.weights, strict=True), start=1):
+            if u.shape != W.shape:
+                raise ValueError(f"{layer_label('direction', l, 'u', 'direction')} must have "
+                                 f"shape {W.shape}, got {u.shape}")
+        if not any(np.any(u) for u in U):
+            raise ValueError("direction must not be zero")
     nrm = np.sqrt(sum(np.sum(u * u) for u in U))
     U = [u / nrm for u in U]
     L0 = mse_loss(net0, xa, ya)
     thr = 0.5 * L0 if threshold is None else float(threshold)
-    e = np.asarray(eps, dtype=np.float64)
     t_bp, t_pc = [], []
     for ej in e:
         start = net0.replace(weights=[ej * u for u in U])
@@ -300,7 +315,6 @@ def escape_time_ratio(
     ratio_err = (dp + abs(ratio) * db) / (sb - db)
     spec_e, spec_m = origin_spectra(net0, xa, ya)
     lf, lm = abs(spec_e.lambda_min), abs(spec_m.lambda_min)
-    eta = float(learning_rate)
     pred_d = np.log1p(eta * lm) / np.log1p(eta * lf)
     return EscapeTimeFit(e, np.array(t_bp), np.array(t_pc), sb, sp, db, dp, ratio, ratio_err,
                          float(pred_d), lm / lf, np.array(t_pc) / np.array(t_bp))

@@ -16,6 +16,15 @@ from linpc.core.network import LinearPCN
 from linpc.data.synthetic import MatrixCompletionTask, matrix_completion
 from linpc.dynamics.training import Convention, Trajectory, train
 from linpc.numerics.threads import thread_policy
+from linpc.numerics.validation import (
+    check_choice,
+    check_nonnegative,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_rng,
+)
 
 __all__ = ["MatrixCompletionRun", "run_matrix_completion"]
 
@@ -88,12 +97,26 @@ def run_matrix_completion(
     -------
     MatrixCompletionRun
     """
-    if convention not in ("paper", "matched"):
-        raise ValueError(f"convention must be 'paper' or 'matched', got {convention!r}")
-    gen = np.random.default_rng(rng)
+    check_choice(convention, "convention", ("paper", "matched"))
+    check_choice(pc_method, "pc_method", ("pc_euler", "pc_exact"))
+    width, n_hidden = check_positive_int(width, "width"), check_positive_int(n_hidden, "n_hidden")
+    init_std = check_nonnegative(init_std, "init_std")
+    check_positive(learning_rate, "learning_rate")
+    check_nonnegative_int(inference_steps, "inference_steps")
+    check_positive(inference_dt, "inference_dt")
+    if isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, (tuple, list)) \
+            or len(checkpoints) != 2:
+        raise TypeError(f"checkpoints must be a pair of loss thresholds (rank-1, rank-2), got "
+                        f"{checkpoints!r}")
+    for i, c in enumerate(checkpoints):
+        check_real(c, f"checkpoints[{i}]")
+    check_real(stop_below, "stop_below")
+    check_nonnegative_int(bp_steps, "bp_steps")
+    check_nonnegative_int(pc_steps, "pc_steps")
+    gen = check_rng(rng)
     task = matrix_completion(rng=gen)
     n = task.n
-    widths = [n] + [int(width)] * int(n_hidden) + [n]
+    widths = [n] + [width] * n_hidden + [n]
     Ws = [init_std * gen.standard_normal((widths[l], widths[l - 1]))
           for l in range(1, len(widths))]
     net0 = LinearPCN(Ws)

@@ -17,6 +17,13 @@ from linpc.core.network import LinearPCN
 from linpc.data.synthetic import toy_gaussian_sampler
 from linpc.dynamics.training import Method, Trajectory, train
 from linpc.numerics.threads import thread_policy
+from linpc.numerics.validation import (
+    check_choice,
+    check_nonnegative,
+    check_positive_int,
+    check_rng,
+    check_tolerance,
+)
 
 __all__ = ["run_toy", "toy_network"]
 
@@ -29,8 +36,11 @@ def toy_network(n_hidden: int, *, width: int = 1, dim: int = 1, init_std: float 
     ``n_hidden = 1, width = dim = 1``: P1's "1-MLP" ``ŷ = w_2w_1x``; ``n_hidden = 2``: the "2-MLP";
     ``n_hidden = 3, width = 4, dim = 3``: the "wide" network of Fig. 2(iii).
     """
-    gen = np.random.default_rng(rng)
-    widths = [int(dim)] + [int(width)] * int(n_hidden) + [int(dim)]
+    n_hidden = check_positive_int(n_hidden, "n_hidden")
+    width, dim = check_positive_int(width, "width"), check_positive_int(dim, "dim")
+    init_std = check_nonnegative(init_std, "init_std")
+    gen = check_rng(rng)
+    widths = [dim] + [width] * n_hidden + [dim]
     Ws = [init_std * gen.standard_normal((widths[l], widths[l - 1]))
           for l in range(1, len(widths))]
     return LinearPCN(Ws)
@@ -73,9 +83,12 @@ def run_toy(
         Draws the initial weights first, then one batch per step: BP and PC runs with the same
         seed start from the same weights and see the same batches.
     """
-    if convention not in ("paper", "matched"):
-        raise ValueError(f"convention must be 'paper' or 'matched', got {convention!r}")
-    gen = np.random.default_rng(rng)
+    check_choice(method, "method", ("bp", "pc_exact", "pc_euler"))
+    check_choice(convention, "convention", ("paper", "matched"))
+    dim = check_positive_int(dim, "dim")
+    batch = check_positive_int(batch, "batch")
+    check_tolerance(escape_threshold, "escape_threshold")
+    gen = check_rng(rng)
     net = toy_network(n_hidden, width=width, dim=dim, init_std=init_std, rng=gen)
     xt = np.ones((1, dim))
     yt = -xt

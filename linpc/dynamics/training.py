@@ -44,10 +44,19 @@ from linpc.core.backprop import backpropagate
 from linpc.core.equilibrium import equilibrated_energy_gradient, solve_equilibrium
 from linpc.core.inference import pc_euler_gradient
 from linpc.core.loss import masked_mse, masked_mse_gradient, mse_loss
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    as_real_array,
+    check_choice,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_rng,
+)
 from linpc.numerics.warnings import LayerOverflowError
 
 __all__ = ["DIVERGENCE_LOSS", "Trajectory", "escape_step", "gradient_scales", "train"]
@@ -66,6 +75,9 @@ def gradient_scales(convention: str, *, batch: int, d_y: int) -> tuple[float, fl
     ``"matched"``: ``(1, 1)``; ``"pytorch"``: ``(2/d_y, B)`` (``nn.MSELoss`` vs
     ``½Σ_batchΣ_l‖e_l‖²``; docs/theory.md §0).
     """
+    check_choice(convention, "convention", ("matched", "pytorch"))
+    batch = check_positive_int(batch, "batch")
+    d_y = check_positive_int(d_y, "d_y")
     if convention == "matched":
         return 1.0, 1.0
     if convention == "pytorch":
@@ -141,7 +153,12 @@ class Trajectory:
 @thread_policy
 def escape_step(losses: ArrayLike, threshold: float) -> int | None:
     """First index ``t`` with ``losses[t] < threshold`` (``None`` if never)."""
-    lo = np.asarray(losses, dtype=np.float64)
+    lo = np.asarray(losses)
+    if lo.dtype.kind not in "biuf" or lo.ndim != 1:
+        raise TypeError(f"losses must be a 1-D array of real numbers, got dtype {lo.dtype} and "
+                        f"shape {lo.shape}")
+    lo = lo.astype(np.float64)
+    threshold = check_real(threshold, "threshold", finite=False)
     idx = np.flatnonzero(lo < threshold)
     return int(idx[0]) if idx.size else None
 
@@ -218,18 +235,38 @@ def train(
     -------
     Trajectory
     """
-    gen = np.random.default_rng(rng)
-    lr = float(learning_rate)
-    if not lr > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
+    check_network(net)
+    check_choice(method, "method", ("bp", "pc_exact", "pc_euler"))
+    lr = check_positive(learning_rate, "learning_rate")
+    n_steps = check_nonnegative_int(n_steps, "n_steps")
+    check_choice(convention, "convention", ("matched", "pytorch"))
+    inference_steps = check_nonnegative_int(inference_steps, "inference_steps")
+    inference_dt = check_positive(inference_dt, "inference_dt")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a callable loss_fn(net) -> float or None, got "
+                        f"{type(loss_fn).__name__}")
+    loss_scale = check_positive(loss_scale, "loss_scale")
+    check_real(escape_threshold, "escape_threshold", allow_none=True)
+    check_real(stop_below, "stop_below", allow_none=True)
+    if isinstance(checkpoints, (str, bytes)) or not isinstance(checkpoints, (Sequence,
+                                                                           np.ndarray)):
+        raise TypeError(f"checkpoints must be a sequence of loss thresholds, got "
+                        f"{type(checkpoints).__name__}")
+    for i, c in enumerate(checkpoints):
+        check_real(c, f"checkpoints[{i}]")
+    gen = check_rng(rng)
     sampler = data if callable(data) else None
     if sampler is None:
+        if isinstance(data, (str, bytes)) or not isinstance(data, Sequence) or len(data) != 2:
+            raise TypeError("data must be a pair (x, y) or a sampler sampler(rng) -> (x, y), "
+                            f"got {type(data).__name__}")
         xf, yf = net.check_data(*data)
-        if bp_mask is not None and np.shape(bp_mask) != yf.shape:
-            raise ValueError(f"bp_mask must have the shape of y, {yf.shape}, got "
-                             f"{np.shape(bp_mask)}")
-    elif bp_mask is not None:
-        raise ValueError("bp_mask needs fixed data (x, y), not a sampler")
+        for mname, m in (("bp_mask", bp_mask), ("loss_mask", loss_mask)):
+            if m is not None and as_real_array(m, mname).shape != yf.shape:
+                raise ValueError(f"{mname} must have the shape of y, {yf.shape}, got "
+                                 f"{np.shape(m)}")
+    elif bp_mask is not None or loss_mask is not None:
+        raise ValueError("bp_mask and loss_mask need fixed data (x, y), not a sampler")
 
     def batch() -> tuple[Array, Array]:
         if sampler is None:

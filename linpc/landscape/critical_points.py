@@ -24,11 +24,12 @@ from numpy.typing import ArrayLike
 from linpc.core.backprop import backpropagate
 from linpc.core.equilibrium import equilibrated_energy_gradient, solve_equilibrium
 from linpc.core.loss import mse_gradient
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.landscape.hessian_spectrum import hessian_spectrum
 from linpc.landscape.hessians import EquilibratedEnergyHessian, MSEHessian
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import SAFETY, assembly_tolerance
+from linpc.numerics.validation import check_choice, check_positive, check_tolerance
 
 __all__ = [
     "KINDS", "CriticalPointClassification", "classify_critical_point",
@@ -104,6 +105,9 @@ def gradient_roundoff_tolerance(net: LinearPCN, x: ArrayLike, y: ArrayLike, *,
     ``assembly_tolerance(m, T, κ, n) = SAFETY · (m + κ·n) · eps · T``; the ``κ·n`` term (``F*``
     only) covers the forward error of the equilibrium ``z*`` (Higham Thm 7.2).
     """
+    check_network(net)
+    check_choice(objective, "objective", ("energy", "mse"))
+    kappa = check_positive(kappa, "kappa")
     xa, ya = net.check_data(x, y)
     B, L = xa.shape[0], net.n_layers
     a, pi = net.scalings, net.precisions
@@ -174,6 +178,12 @@ def classify_critical_point(
     ----------
     P1 (arXiv:2408.11979) §2 (strict saddles), Theorems 2–3; docs/theory.md §2.4, §3.3.
     """
+    check_network(net)
+    check_choice(objective, "objective", ("energy", "mse"))
+    check_tolerance(gradient_tolerance, "gradient_tolerance", allow_none=True, allow_zero=True)
+    check_tolerance(eigenvalue_tolerance, "eigenvalue_tolerance", allow_none=True,
+                    allow_zero=True)
+    check_choice(method, "method", ("auto", "dense", "lanczos"))
     if objective == "energy":
         op = EquilibratedEnergyHessian(net, x, y, warn_if_error_above=None)
         g = equilibrated_energy_gradient(net, x, y, equilibrium=op.equilibrium).flat()

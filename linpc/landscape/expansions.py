@@ -39,10 +39,11 @@ import scipy.linalg as sla
 from numpy.typing import ArrayLike
 
 from linpc.core.gaussian import require_gaussian_chain
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_nonnegative_int, layer_label
 
 __all__ = [
     "NeumannSeries", "TaylorExpansion", "directional_taylor_coefficients", "neumann_series",
@@ -58,6 +59,7 @@ def rescaling_series_matrix(net: LinearPCN) -> Array:
     the backward products ``P_l = M_{L:l+1}`` (:meth:`LinearPCN.output_maps`), ``O(d_y Σ n_l
     n_{l-1})``.
     """
+    check_network(net)
     require_gaussian_chain(net, "the rescaling S")
     Ps = net.output_maps()
     Q = np.zeros((net.d_y, net.d_y))
@@ -120,9 +122,8 @@ def neumann_series(net: LinearPCN, x: ArrayLike, y: ArrayLike, order: int) -> Ne
     ValueError
         If ``λ‖Q‖₂ ≥ 1``: the series diverges (the spectral radius of ``λQ`` is ``λ‖Q‖₂``).
     """
-    K = int(order)
-    if K != order or K < 0:
-        raise ValueError(f"order must be an integer ≥ 0, got {order!r}")
+    check_network(net)
+    K = check_nonnegative_int(order, "order")
     xa, ya = net.check_data(x, y)
     Q = rescaling_series_matrix(net)
     lam = net.output_precision
@@ -162,12 +163,16 @@ def _series_matmul(A: Array, B: Array, K: int) -> Array:
 def _direction_arrays(net: LinearPCN, direction) -> tuple[list[Array], list[Array | None]]:
     if isinstance(direction, ParameterArrays):
         Vw, Vb = list(direction.weights), list(direction.biases)
+    elif isinstance(direction, (str, bytes)) or not isinstance(direction, (Sequence, np.ndarray)):
+        raise TypeError(f"direction must be a ParameterArrays or a sequence of L = "
+                        f"{net.n_layers} arrays [V_1, ..., V_L], got {type(direction).__name__}")
     else:
         Vw, Vb = list(direction), [None] * net.n_layers
     if len(Vw) != net.n_layers:
         raise ValueError(f"direction must have one weight array per layer (L = {net.n_layers}), "
                          f"got {len(Vw)}")
-    Vw = [np.asarray(V, dtype=np.float64) for V in Vw]
+    Vw = [as_real_array(V, layer_label("direction", l, "V", "direction"))
+          for l, V in enumerate(Vw, start=1)]
     for l, (V, W) in enumerate(zip(Vw, net.weights, strict=True), start=1):
         if V.shape != W.shape:
             raise ValueError(f"direction for W_{l} must have shape {W.shape}, got {V.shape}")
@@ -180,7 +185,7 @@ def _direction_arrays(net: LinearPCN, direction) -> tuple[list[Array], list[Arra
             continue
         if b is None:
             raise ValueError(f"direction has a bias for layer {l}, which has no bias parameter")
-        v = np.asarray(v, dtype=np.float64)
+        v = as_real_array(v, f"direction.biases[{l - 1}]")
         if v.shape != b.shape:
             raise ValueError(f"direction for b_{l} must have shape {b.shape}, got {v.shape}")
         out_b.append(v)
@@ -240,10 +245,9 @@ def directional_taylor_coefficients(
     -------
     TaylorExpansion
     """
+    check_network(net)
     require_gaussian_chain(net, "the Taylor expansion of F*")
-    K = int(order)
-    if K != order or K < 0:
-        raise ValueError(f"order must be an integer ≥ 0, got {order!r}")
+    K = check_nonnegative_int(order, "order")
     xa, ya = net.check_data(x, y)
     Vw, Vb = _direction_arrays(net, direction)
     L, B, a = net.n_layers, xa.shape[0], net.scalings

@@ -29,13 +29,14 @@ from numpy.typing import ArrayLike
 from linpc.core.equilibrium import equilibrated_energy_gradient, solve_equilibrium
 from linpc.core.gaussian import cross_covariances
 from linpc.core.loss import mse_gradient
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.landscape.expansions import TaylorExpansion, directional_taylor_coefficients
 from linpc.landscape.origin import origin_network, require_plain
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import roundoff_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_positive_int, check_rng, check_tolerance
 
 __all__ = ["FlatnessSlopes", "flatness_order", "flatness_slopes", "origin_flatness_orders"]
 
@@ -125,11 +126,15 @@ def flatness_slopes(
     -------
     FlatnessSlopes
     """
+    n_directions = check_positive_int(n_directions, "n_directions")
+    e = np.logspace(-3, -1.5, 7) if eps is None else as_real_array(eps, "eps", ndim=1)
+    if e.size < 2 or np.any(e <= 0):
+        raise ValueError(f"eps must hold at least 2 step sizes > 0 (for a log–log slope), got "
+                         f"{e.tolist()}")
     net0 = origin_network(net_or_widths, **network_keywords)
     require_plain(net0, "the flatness orders")
     xa, ya = net0.check_data(x, y)
-    gen = np.random.default_rng(rng)
-    e = np.logspace(-3, -1.5, 7) if eps is None else np.asarray(eps, dtype=np.float64)
+    gen = check_rng(rng)
     H = net0.n_hidden
     keys = ("mse", "energy", "mse_gradient", "energy_gradient")
     vals = {k: np.zeros((n_directions, e.size)) for k in keys}
@@ -175,7 +180,10 @@ def flatness_order(coefficients: ArrayLike, *, atol: float | None = None) -> int
     coefficients are exact zeros (products with zero matrices), so the default only matters at
     other base points.
     """
-    c = np.asarray(coefficients, dtype=np.float64)
+    c = as_real_array(coefficients, "coefficients", ndim=1)
+    if c.size == 0:
+        raise ValueError("coefficients must hold at least c_0")
+    check_tolerance(atol, "atol", allow_none=True, allow_zero=True)
     K = c.size - 1
     if atol is None:
         atol = roundoff_tolerance(K) * float(np.max(np.abs(c)))
@@ -208,11 +216,12 @@ def origin_flatness_orders(
     ord_loss, ord_energy : int or None
     expansion : TaylorExpansion
     """
+    check_network(net)
     origin = net.replace(weights=[np.zeros_like(W) for W in net.weights],
                          biases=[None if b is None else np.zeros_like(b) for b in net.biases]
                          if net.has_biases else None)
+    gen = check_rng(rng)
     if direction is None:
-        gen = np.random.default_rng(rng)
         direction = [gen.standard_normal(W.shape) for W in net.weights]
     exp = directional_taylor_coefficients(origin, x, y, direction, max(2 * net.n_layers, 4))
     return flatness_order(exp.loss), flatness_order(exp.energy), exp

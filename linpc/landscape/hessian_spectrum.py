@@ -41,6 +41,15 @@ from linpc.landscape.hessians import DENSE_HESSIAN_BYTES_LIMIT, ParameterHessian
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    as_real_array,
+    check_choice,
+    check_instance,
+    check_int,
+    check_positive_int,
+    check_symmetric,
+    check_tolerance,
+)
 
 __all__ = [
     "DENSE_SPECTRUM_LIMIT", "HessianSpectrum", "block_sparse_spectrum", "count_inertia",
@@ -90,7 +99,8 @@ class HessianSpectrum:
 @thread_policy
 def count_inertia(eigenvalues: Array, zero_tolerance: float) -> tuple[int, int, int]:
     """``(#λ < −tol, #|λ| ≤ tol, #λ > tol)`` for a list of eigenvalues."""
-    w = np.asarray(eigenvalues, dtype=np.float64)
+    w = as_real_array(eigenvalues, "eigenvalues")
+    zero_tolerance = check_tolerance(zero_tolerance, "zero_tolerance", allow_zero=True)
     neg = int(np.sum(w < -zero_tolerance))
     pos = int(np.sum(w > zero_tolerance))
     return neg, int(w.size - neg - pos), pos
@@ -132,10 +142,19 @@ def hessian_spectrum(
     HessianSpectrum
     """
     is_op = isinstance(hessian, ParameterHessian)
+    if not is_op:
+        hessian = as_real_array(hessian, "hessian", ndim=2)
     objective = hessian.objective if is_op else ""
     P = hessian.shape[0]
-    if hessian.shape != (P, P):
-        raise ValueError(f"a Hessian must be square, got shape {hessian.shape}")
+    if hessian.shape != (P, P) or P == 0:
+        raise ValueError(f"hessian must be a non-empty square matrix, got shape {hessian.shape}")
+    if not is_op:
+        hessian = check_symmetric(hessian, "hessian", P)
+    check_choice(method, "method", ("auto", "dense", "lanczos"))
+    check_tolerance(zero_tolerance, "zero_tolerance", allow_none=True, allow_zero=True)
+    check_tolerance(tol, "tol", allow_zero=True)
+    check_int(ncv, "ncv", minimum=2, allow_none=True)
+    check_positive_int(maxiter, "maxiter", allow_none=True)
     if method == "auto":
         method = "dense" if (not is_op or P <= DENSE_SPECTRUM_LIMIT) else "lanczos"
     if method == "dense":
@@ -214,6 +233,8 @@ def block_sparse_spectrum(hessian: ParameterHessian, *, chunk: int = 512) -> dic
     import scipy.sparse as sps
     from scipy.sparse.csgraph import connected_components
 
+    check_instance(hessian, ParameterHessian, "hessian")
+    chunk = check_positive_int(chunk, "chunk")
     P = hessian.shape[0]
     tol = hessian.roundoff_tolerance()
     rows, cols, vals = [], [], []

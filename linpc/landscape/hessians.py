@@ -57,11 +57,12 @@ from scipy.sparse.linalg import LinearOperator
 from linpc.core.activity_hessian import ActivityHessian
 from linpc.core.backprop import backpropagate
 from linpc.core.equilibrium import Equilibrium, solve_equilibrium
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import assembly_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_bool, check_instance, check_tolerance
 from linpc.numerics.warnings import DEFAULT_ERROR_WARNING
 
 __all__ = [
@@ -104,10 +105,11 @@ class ParameterHessian(LinearOperator):
     part_names: tuple[str, str] = ("", "")
 
     def __init__(self, net: LinearPCN, x: ArrayLike, y: ArrayLike) -> None:
+        check_network(net)
         xa, ya = net.check_data(x, y)
         self.net = net
-        self.x = xa
-        self.y = ya
+        self.x = np.array(xa)           # private copies: the operator keeps them
+        self.y = np.array(ya)
         self.batch = xa.shape[0]
         P = net.n_parameters
         super().__init__(dtype=np.dtype(np.float64), shape=(P, P))
@@ -189,8 +191,8 @@ class ParameterHessian(LinearOperator):
 
     def apply(self, direction: ParameterArrays | ArrayLike) -> Array:
         """Hessian-vector product with a flat vector or :class:`~linpc.ParameterArrays`."""
-        v = direction.flat() if isinstance(direction, ParameterArrays) else np.asarray(
-            direction, dtype=np.float64)
+        v = direction.flat() if isinstance(direction, ParameterArrays) else as_real_array(
+            direction, "direction")
         if v.ndim not in (1, 2) or v.shape[0] != self.shape[0]:
             raise ValueError(
                 f"direction must have shape ({self.shape[0]},) or ({self.shape[0]}, k) in the "
@@ -210,6 +212,7 @@ class ParameterHessian(LinearOperator):
 
     def dense_parts(self, *, force: bool = False) -> tuple[Array, Array]:
         """The two summed parts as dense symmetric matrices (cached), see :attr:`part_names`."""
+        force = check_bool(force, "force")
         if self._dense_parts is None:
             self._check_dense(force)
             A, Bp = self._apply_block(np.eye(self.shape[0]), parts=True)
@@ -287,6 +290,11 @@ class EquilibratedEnergyHessian(ParameterHessian):
                  equilibrium: Equilibrium | None = None,
                  hessian: ActivityHessian | None = None,
                  warn_if_error_above: float | None = DEFAULT_ERROR_WARNING) -> None:
+        check_tolerance(warn_if_error_above, "warn_if_error_above", allow_none=True)
+        if equilibrium is not None:
+            check_instance(equilibrium, Equilibrium, "equilibrium")
+        if hessian is not None:
+            check_instance(hessian, ActivityHessian, "hessian")
         super().__init__(net, x, y)
         Hz = hessian if hessian is not None else ActivityHessian(net)
         if Hz.net is not net:
@@ -379,8 +387,9 @@ class MSEHessian(ParameterHessian):
 
     def __init__(self, net: LinearPCN, x: ArrayLike, y: ArrayLike, *,
                  mean_over_outputs: bool = False) -> None:
+        mean_over_outputs = check_bool(mean_over_outputs, "mean_over_outputs")
         super().__init__(net, x, y)
-        self.mean_over_outputs = bool(mean_over_outputs)
+        self.mean_over_outputs = mean_over_outputs
         self._Zh = net.forward(self.x)
         # backpropagated output errors G_l = M_{L:l+1}ᵀ(ŷ − y), l = 0..L
         _, self._G = backpropagate(net, self._Zh, {net.n_layers: self._Zh[-1] - self.y},
@@ -453,6 +462,7 @@ def equilibrated_energy_hessian(
     ----------
     P1 (arXiv:2408.11979) Theorem 1 and Figs. 3–4, 8–10; docs/theory.md §3.
     """
+    matrix_free = check_bool(matrix_free, "matrix_free")
     op = EquilibratedEnergyHessian(net, x, y, equilibrium=equilibrium,
                                    warn_if_error_above=warn_if_error_above)
     return op if matrix_free else op.to_dense()
@@ -482,6 +492,7 @@ def mse_hessian(
     ----------
     P1 (arXiv:2408.11979) Figs. 3–4 and 8–10; docs/theory.md §3.1.
     """
+    matrix_free = check_bool(matrix_free, "matrix_free")
     op = MSEHessian(net, x, y, mean_over_outputs=mean_over_outputs)
     return op if matrix_free else op.to_dense()
 

@@ -41,11 +41,12 @@ import scipy.linalg as sla
 from numpy.typing import ArrayLike, NDArray
 
 from linpc.core.gaussian import require_gaussian_chain
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.data.moments import second_moments
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_bool, check_positive, check_real, check_widths
 
 __all__ = [
     "GOLDEN_RATIO", "OriginHessians", "PredictedSpectrum", "one_unit_curvature_ratio",
@@ -64,6 +65,7 @@ def require_plain(net: LinearPCN, what: str) -> None:
     With identity skips ``M_l = I`` at ``W_l = 0``, so ``θ = 0`` is not the zero-rank origin of the
     theorems (docs/theory.md §3.1–3.2).
     """
+    check_network(net)
     if net.use_skips:
         raise ValueError(
             f"{what} is stated for plain networks: with identity skips M_l = I at W_l = 0, so "
@@ -92,21 +94,27 @@ def origin_network(
         of :class:`~linpc.LinearPCN`.
     """
     if isinstance(net_or_widths, LinearPCN):
+        given = [k for k, v in (("param_type", param_type != "sp"), ("scalings", scalings),
+                                ("gamma", gamma), ("output_energy_scaling", output_energy_scaling),
+                                ("precisions", precisions)) if v is not None and v is not False]
+        if given:
+            raise ValueError(f"{', '.join(given)} apply only when net_or_widths is a list of "
+                             "widths; a network keeps its own multipliers and precisions")
         net = net_or_widths
         zeros = [np.zeros_like(W) for W in net.weights]
         return net.replace(weights=zeros, biases=None)
-    widths = [int(w) for w in net_or_widths]
-    if len(widths) < 3:
-        raise ValueError(f"widths must be (d_x, n_1, ..., n_H, d_y) with H ≥ 1, got {widths}")
+    widths = check_widths(net_or_widths, "net_or_widths", min_layers=2)
     Ws = [np.zeros((widths[l], widths[l - 1])) for l in range(1, len(widths))]
     return LinearPCN(Ws, param_type=param_type, scalings=scalings, gamma=gamma,
                      output_energy_scaling=output_energy_scaling, precisions=precisions)
 
 
-def _origin_and_moments(net_or_widths, x, y, what: str, network_keywords: dict):
+def _origin_and_moments(net_or_widths, x, y, what: str, network_keywords: dict,
+                        mean_over_outputs: bool = False):
     """The origin network (checked to be plain) and the uncentred moments of the batch."""
     net = origin_network(net_or_widths, **network_keywords)
     require_plain(net, what)
+    check_bool(mean_over_outputs, "mean_over_outputs")
     xa, ya = net.check_data(x, y)
     return net, second_moments(xa, ya)
 
@@ -165,7 +173,7 @@ def origin_hessians(
     P1 (arXiv:2408.11979) Theorem 2, Figs. 3, 4, 8; docs/theory.md §3.1–3.2.
     """
     net, mom = _origin_and_moments(net_or_widths, x, y, "the origin Hessian formula",
-                                   network_keywords)
+                                   network_keywords, mean_over_outputs)
     a, pi, lam = net.scalings, net.precisions, net.output_precision
     L, H = net.n_layers, net.n_hidden
     P = net.n_parameters
@@ -261,7 +269,7 @@ def origin_spectra(
     (energy, mse) : tuple of PredictedSpectrum
     """
     net, mom = _origin_and_moments(net_or_widths, x, y, "the origin spectrum formula",
-                                   network_keywords)
+                                   network_keywords, mean_over_outputs)
     a, pi, lam = net.scalings, net.precisions, net.output_precision
     H, P = net.n_hidden, net.n_parameters
     dx, dy, nH = net.d_x, net.d_y, net.widths[H]
@@ -310,7 +318,11 @@ def one_unit_curvature_ratio(s_xy: float, s_yy: float, *, output_precision: floa
     For gradient descent with a small step started near 0 it predicts the ratio of the escape
     times ``t_PC / t_BP`` (docs/theory.md §4.2; P2).
     """
-    lam = float(output_precision)
+    s_xy = check_real(s_xy, "s_xy")
+    s_yy = check_real(s_yy, "s_yy")
+    if s_yy < 0:
+        raise ValueError(f"s_yy = ⟨y²⟩ must be ≥ 0, got {s_yy!r}")
+    lam = check_positive(output_precision, "output_precision")
     return 2 * abs(s_xy) / (lam * lam * s_yy + np.sqrt(lam**4 * s_yy**2 + 4 * lam**2 * s_xy**2))
 
 

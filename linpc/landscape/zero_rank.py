@@ -24,10 +24,11 @@ import scipy.linalg as sla
 from numpy.typing import ArrayLike
 
 from linpc.core.gaussian import require_gaussian_chain
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.landscape.hessians import mse_hessian
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_choice, check_int
 
 __all__ = [
     "last_layer_correction", "last_layer_gram", "other_saddle", "zero_last_layer_energy_hessian",
@@ -38,11 +39,14 @@ __all__ = [
 def _set_biases(net: LinearPCN, y: ArrayLike | None) -> list | None:
     """Zero hidden biases; the output bias (if any) set to its optimum ``⟨y⟩/a_L`` if y is given.
     """
+    if y is not None:
+        ya = np.atleast_2d(as_real_array(y, "y"))
+        if ya.ndim != 2 or ya.shape[1] != net.d_y or ya.shape[0] == 0:
+            raise ValueError(f"y must have shape (B, d_y) = (B, {net.d_y}), got {np.shape(y)}")
     if not net.has_biases:
         return None
     bs: list = [None if b is None else np.zeros_like(b) for b in net.biases]
     if bs[-1] is not None and y is not None:
-        ya = np.atleast_2d(np.asarray(y, dtype=np.float64))
         bs[-1] = ya.mean(axis=0) / net.scalings[-1]
     return bs
 
@@ -66,6 +70,7 @@ def other_saddle(net: LinearPCN, *, hidden_weight: ArrayLike | None = None,
         Targets; when the network has an output bias it is set to its optimum ``⟨y⟩/a_L``
         (needed for the point to be critical); all other biases are zero.
     """
+    check_network(net)
     L = net.n_layers
     if L < 3:
         raise ValueError(f"the 'other saddle' needs at least 2 hidden layers (L ≥ 3), got L = {L}")
@@ -77,7 +82,7 @@ def other_saddle(net: LinearPCN, *, hidden_weight: ArrayLike | None = None,
     if hidden_weight is None:
         Ws[L - 2] = np.array(net.weights[L - 2])
     else:
-        Wh = np.asarray(hidden_weight, dtype=np.float64)
+        Wh = as_real_array(hidden_weight, "hidden_weight")
         if Wh.shape != net.weights[L - 2].shape:
             raise ValueError(f"hidden_weight must have the shape of W_{L - 1}, "
                              f"{net.weights[L - 2].shape}, got {Wh.shape}")
@@ -111,6 +116,9 @@ def zero_rank_point(
     y : array_like, optional
         With an output bias, set it to ``⟨y⟩/a_L`` (hidden biases are zeroed).
     """
+    check_network(net)
+    check_choice(method, "method", ("zero_layer", "kernel"))
+    check_int(layer, "layer")
     require_gaussian_chain(net, "the zero-rank saddle results")
     L = net.n_layers
     Ws = [np.array(W) for W in net.weights]
@@ -149,6 +157,7 @@ def last_layer_gram(net: LinearPCN) -> Array:
     :mod:`linpc.core.gaussian`); for unit precisions ``G = I + Σ_{l=2}^{L-1} M_{L-1:l}M_{L-1:l}ᵀ``
     (docs/theory.md §3.3).
     """
+    check_network(net)
     pi = net.precisions
     G = np.eye(net.widths[1]) / pi[0]
     for l in range(2, net.n_layers):
@@ -157,6 +166,7 @@ def last_layer_gram(net: LinearPCN) -> Array:
 
 
 def _require_zero_last_layer(net: LinearPCN) -> None:
+    check_network(net)
     if np.any(net.weights[-1] != 0):
         raise ValueError(
             f"this identity holds at W_L = 0 only; W_{net.n_layers} has "
@@ -194,6 +204,7 @@ def zero_last_layer_energy_hessian(net: LinearPCN, x: ArrayLike, y: ArrayLike) -
     :func:`last_layer_correction`; no equilibrium is involved, which makes it an independent
     route to ``∇²F*`` at these points (docs/theory.md §3.3).
     """
+    check_network(net)
     HL = mse_hessian(net, x, y)
     return net.output_precision * HL - last_layer_correction(net, x, y)
 

@@ -22,7 +22,7 @@ import scipy.linalg as sla
 from numpy.typing import ArrayLike
 
 from linpc.core.equilibrium import solve_equilibrium
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
 
@@ -56,6 +56,7 @@ def one_hidden_layer_decay_equilibrium(
     F : ndarray, shape (B,)
         Per-sample equilibrated energies.
     """
+    check_network(net)
     if net.n_hidden != 1:
         raise ValueError(f"one_hidden_layer_decay_equilibrium needs H = 1, got H = {net.n_hidden}")
     xa, ya = net.check_data(x, y)
@@ -82,6 +83,7 @@ def activity_decay_sensitivity(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> fl
     (envelope theorem), so the derivative is the partial derivative of the objective at ``z*``.
     Since ``F*(δ) = F(0) − ½ bᵀ(H_z + δI)⁻¹b``, also ``d²F*/dδ² = −⟨z*ᵀ(H_z + δI)⁻¹z*⟩ < 0``.
     """
+    check_network(net)
     eq = solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=None)
     Z = np.concatenate(eq.activities, axis=1)
     return float(0.5 * np.mean(np.sum(Z * Z, axis=1)))

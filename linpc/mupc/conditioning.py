@@ -28,10 +28,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from linpc.core.activity_hessian import BANDED_EIGEN_WORK_LIMIT, ActivityHessian, ExtremeEigenvalues
 from linpc.core.initialisation import init_network
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.mupc.tridiagonal_limit import tridiagonal_limit_condition_number
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_choice
 from linpc.numerics.warnings import spd_condition_number
 
 __all__ = [
@@ -66,6 +67,8 @@ def activity_hessian_part_eigenvalues(
     ``"full"`` and ``"off_diag"`` use LAPACK's banded eigensolver, ``O(n² u)``: meant for the
     paper's sizes (``n = Σ n_l`` up to a few thousand).
     """
+    check_network(net)
+    check_choice(part, "part", ("full", "diag", "off_diag"))
     hz = ActivityHessian(net)
     if part == "diag":
         eigs = [np.linalg.eigvalsh(hz.diagonal_block(l)) for l in range(1, net.n_hidden + 1)]
@@ -94,7 +97,7 @@ def part_condition_number(eigenvalues: ArrayLike, *, error: float | None = None)
     (``inf`` when every eigenvalue is within ``error`` of 0), never a round-off ratio such as
     ``1e17``.
     """
-    a = np.abs(np.asarray(eigenvalues, dtype=np.float64))
+    a = np.abs(as_real_array(eigenvalues, "eigenvalues"))
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {a.shape}")
     hi = float(a.max())

@@ -35,6 +35,15 @@ from linpc.core.initialisation import InitName, init_network, init_variances
 from linpc.core.parameterisation import ParamType, layer_scalings
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    as_real_array,
+    check_bool,
+    check_int,
+    check_nonnegative,
+    check_positive_int,
+    check_rng,
+    check_widths,
+)
 from linpc.numerics.warnings import check_layer_finite
 
 __all__ = [
@@ -64,7 +73,8 @@ def layer_gains(
     -------
     ndarray, shape (L,)
     """
-    n = [int(w) for w in widths]
+    n = list(check_widths(widths, "widths", min_layers=1))
+    use_skips = check_bool(use_skips, "use_skips")
     L = len(n) - 1
     a = layer_scalings(n, param_type, use_skips=use_skips, gamma=gamma, convention=convention)
     v = init_variances(n, param_type=param_type, init=init)
@@ -100,8 +110,9 @@ def expected_forward_norms(widths: Sequence[int], *, x_norm2: float = 1.0,
     ndarray, shape (L + 1,)
         Entry ``l`` is ``E‖ẑ_l‖²`` (entry 0 is ``‖x‖²``, entry ``L`` is ``E‖ŷ‖²``).
     """
+    x_norm2 = check_nonnegative(x_norm2, "x_norm2")
     g = layer_gains(widths, **parameterisation)
-    return float(x_norm2) * np.concatenate([[1.0], np.cumprod(g)])
+    return x_norm2 * np.concatenate([[1.0], np.cumprod(g)])
 
 
 @thread_policy
@@ -114,8 +125,11 @@ def mupc_forward_norms(width: int, d_x: int, n_layers: int, d_y: int,
     ``E‖ŷ‖² = d_y E‖z_H‖²/N²`` (Depth-μP forward pass; Innocenti et al. 2025, arXiv:2505.13124).
     Written out separately from :func:`expected_forward_norms` as an independent transcription.
     """
-    N, D, L = int(width), int(d_x), int(n_layers)
-    z1 = N * float(x_norm2) / D
+    N, D = check_positive_int(width, "width"), check_positive_int(d_x, "d_x")
+    L = check_int(n_layers, "n_layers", minimum=2)
+    d_y = check_positive_int(d_y, "d_y")
+    x_norm2 = check_nonnegative(x_norm2, "x_norm2")
+    z1 = N * x_norm2 / D
     hidden = [z1 * (1.0 + 1.0 / L) ** (l - 1) for l in range(1, L)]
     return np.array([float(x_norm2), *hidden, d_y * hidden[-1] / N**2])
 
@@ -190,13 +204,12 @@ def sample_forward_norms(
     -------
     ForwardNormSample
     """
-    xa = np.asarray(x, dtype=np.float64)
-    n = [int(w) for w in widths]
+    n = list(check_widths(widths, "widths", min_layers=2))
+    xa = as_real_array(x, "x")
     if xa.shape != (n[0],):
         raise ValueError(f"x must have shape ({n[0]},) (d_x = n_0), got {xa.shape}")
-    if int(n_draws) < 2:
-        raise ValueError(f"n_draws must be ≥ 2 for a standard error, got {n_draws}")
-    gen = np.random.default_rng(rng)
+    n_draws = check_int(n_draws, "n_draws", minimum=2)      # ≥ 2 for a standard error
+    gen = check_rng(rng)
     out = np.empty((int(n_draws), len(n)))
     for i in range(int(n_draws)):
         net = init_network(n, param_type=param_type, use_skips=use_skips, init=init,

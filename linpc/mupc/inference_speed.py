@@ -34,10 +34,17 @@ from linpc.core.inference import (
     steps_to_tolerance,
 )
 from linpc.core.initialisation import init_network
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.mupc.conditioning import CONDITIONING_SETTINGS
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    as_real_array,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+    check_tolerance,
+)
 
 __all__ = [
     "InferenceSpeed", "exact_steps_to_tolerance", "inference_speed", "inference_speed_point",
@@ -98,6 +105,10 @@ def inference_speed(
     max_steps : int, optional
         Cap on the steps (default ``2·predicted + 100``).
     """
+    check_network(net)
+    tol = check_tolerance(tol, "tol", below_one=True)
+    check_positive(step_size, "step_size", allow_none=True)
+    check_nonnegative_int(max_steps, "max_steps", allow_none=True)
     ev = ActivityHessian(net).extreme_eigenvalues()
     eta = optimal_step_size(ev.lambda_min, ev.lambda_max) if step_size is None else step_size
     rho = contraction_factor(eta, ev.lambda_min, ev.lambda_max)
@@ -109,6 +120,8 @@ def inference_speed(
 
 def _spectral_weights(net: LinearPCN, x: ArrayLike, y: ArrayLike, step_size: float):
     """``(c², |1 − ημ|)``: squared eigen-coefficients of ``g_0`` and the per-mode factors."""
+    check_network(net)
+    step_size = check_positive(step_size, "step_size")
     xa, ya = net.check_data(x, y)
     zs = net.forward(xa)[1:-1]
     g0 = np.concatenate(energy_activity_gradient(net, zs, xa, ya), axis=1)   # (B, n)
@@ -133,8 +146,11 @@ def spectral_gradient_norms(
     ``H_z`` and ``g_0`` the activity gradient at the feedforward pass. Small networks only
     (``O(n³)``); an independent route to the iteration count.
     """
+    t = as_real_array(steps, "steps")
+    if np.any(t < 0):
+        raise ValueError("steps must be ≥ 0")
     c2, factors = _spectral_weights(net, x, y, step_size)
-    return _norms_from_weights(c2, factors, steps)
+    return _norms_from_weights(c2, factors, t)
 
 
 @thread_policy
@@ -145,6 +161,8 @@ def exact_steps_to_tolerance(
     """First ``t`` with ``‖g_t‖ ≤ tol ‖g_0‖`` from the spectral formula of
     :func:`spectral_gradient_norms` (one eigendecomposition, then bisection on the monotone
     sequence); ``None`` if not reached within ``max_steps``."""
+    tol = check_tolerance(tol, "tol")
+    max_steps = check_positive_int(max_steps, "max_steps")
     c2, factors = _spectral_weights(net, x, y, step_size)
 
     def ok(t: int) -> bool:

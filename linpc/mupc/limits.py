@@ -44,12 +44,20 @@ from linpc.core.equilibrium import (
 )
 from linpc.core.initialisation import InitName, init_network, init_variances
 from linpc.core.loss import mse_gradient, mse_loss
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameterisation import ParamType, layer_scalings
 from linpc.mupc.forward_scale import layer_gains
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.tolerances import eigenvalue_tolerance
 from linpc.numerics.types import Array
+from linpc.numerics.validation import (
+    check_bool,
+    check_int,
+    check_positive,
+    check_positive_int,
+    check_rng,
+    check_widths,
+)
 from linpc.numerics.warnings import spd_condition_number
 
 __all__ = [
@@ -82,11 +90,10 @@ def expected_rescaling(
     output_energy_scaling : float, optional
         ``λ`` (default 1).
     """
-    n = [int(w) for w in widths]
+    n = list(check_widths(widths, "widths", min_layers=2))
     L = len(n) - 1
-    if L < 2:
-        raise ValueError(f"need at least one hidden layer, got widths {n}")
-    lam = 1.0 if output_energy_scaling is None else float(output_energy_scaling)
+    lam = check_positive(output_energy_scaling, "output_energy_scaling", allow_none=True)
+    lam = 1.0 if lam is None else lam
     a = layer_scalings(n, param_type, use_skips=use_skips, gamma=gamma, convention=convention)
     v = init_variances(n, param_type=param_type, init=init)
     g = layer_gains(n, param_type=param_type, use_skips=use_skips, init=init, gamma=gamma,
@@ -111,12 +118,13 @@ def mupc_expected_rescaling(
     ``λ⁻¹ + (L/(γ²N))((1 + 1/L)^{L−1} − 1)`` with skips, ``λ⁻¹ + (L − 1)/(γ²N)`` without (module
     docstring; docs/theory.md §6.3 for ``λ = γ = 1``).
     """
-    N, L = int(width), int(n_layers)
-    if N < 1 or L < 2:
-        raise ValueError(f"need width ≥ 1 and n_layers ≥ 2, got {width}, {n_layers}")
-    lam = 1.0 if output_energy_scaling is None else float(output_energy_scaling)
-    g2 = 1.0 if gamma is None else float(gamma) ** 2
-    if use_skips:
+    N = check_positive_int(width, "width")
+    L = check_int(n_layers, "n_layers", minimum=2)
+    lam = check_positive(output_energy_scaling, "output_energy_scaling", allow_none=True)
+    lam = 1.0 if lam is None else lam
+    gamma = check_positive(gamma, "gamma", allow_none=True)
+    g2 = 1.0 if gamma is None else gamma**2
+    if check_bool(use_skips, "use_skips"):
         return 1.0 / lam + L / (g2 * N) * ((1.0 + 1.0 / L) ** (L - 1) - 1.0)
     return 1.0 / lam + (L - 1) / (g2 * N)
 
@@ -138,8 +146,10 @@ def sample_rescalings(
     Each ``S`` comes from the Gaussian covariance recursion of the drawn network
     (:func:`linpc.equilibrium_rescaling`), not from the moment formula.
     """
-    gen = np.random.default_rng(rng)
-    out = np.empty((int(n_draws), int(widths[-1]), int(widths[-1])))
+    widths = check_widths(widths, "widths", min_layers=2)
+    n_draws = check_positive_int(n_draws, "n_draws")
+    gen = check_rng(rng)
+    out = np.empty((n_draws, widths[-1], widths[-1]))
     for i in range(int(n_draws)):
         net = init_network(widths, param_type=param_type, use_skips=use_skips, init=init,
                            gamma=gamma, output_energy_scaling=output_energy_scaling, rng=gen)
@@ -180,6 +190,7 @@ def pc_bp_agreement(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Agreement:
     ``F*`` and ``∇F*`` come from the block-Cholesky equilibrium (route 1), ``S`` from the
     covariance recursion (route 2), ``ℒ`` and ``∇ℒ`` from backpropagation (:mod:`linpc.core.loss`).
     """
+    check_network(net)
     eq = solve_equilibrium(net, x, y, method="cholesky", warn_if_error_above=None)
     lam = net.output_precision
     L_mse = mse_loss(net, x, y)

@@ -33,9 +33,10 @@ import numpy as np
 import scipy.linalg as sla
 
 from linpc.core.activity_hessian import ActivityHessian
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_int
 
 __all__ = [
     "residual_branch_scale", "small_branch_bound", "small_branch_deviation",
@@ -79,12 +80,11 @@ def tridiagonal_limit_condition_number(H: int) -> float:
 
 
 def _check_depth(H) -> int:
-    if int(H) != H or int(H) < 1:
-        raise ValueError(f"the number of hidden layers H must be an integer ≥ 1, got {H!r}")
-    return int(H)
+    return check_int(H, "the number of hidden layers H", minimum=1)
 
 
 def _check_small_branch_net(net: LinearPCN) -> None:
+    check_network(net)
     H = net.n_hidden
     if H >= 2 and not all(net.skips[1:H]):
         raise ValueError("the tridiagonal limit T_H ⊗ I needs identity skips on every hidden "

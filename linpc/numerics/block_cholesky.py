@@ -30,6 +30,7 @@ import scipy.linalg.lapack as _lapack
 
 from linpc.numerics.threads import kernel_threads, single_threaded_blas, thread_policy, worker_count
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_real_dtype
 
 __all__ = ["BlockCholesky", "NotPositiveDefiniteError", "block_cholesky"]
 
@@ -76,7 +77,7 @@ class BlockCholesky:
         return [V[o[i]:o[i + 1]] for i in range(len(self.widths))]
 
     def _as_columns(self, V) -> tuple[Array, bool]:
-        Va = np.asarray(V, dtype=np.float64)
+        Va = check_real_dtype(V, "the right-hand side V")
         vec = Va.ndim == 1
         if vec:
             Va = Va[:, None]

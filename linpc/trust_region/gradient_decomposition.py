@@ -28,10 +28,11 @@ from numpy.typing import ArrayLike
 
 from linpc.core.activity_hessian import ActivityHessian
 from linpc.core.backprop import backpropagate
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.core.parameter_arrays import ParameterArrays
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_instance
 from linpc.trust_region.pc_step import PCTrustRegionStep, feedforward_gradient, pc_trust_region_step
 
 __all__ = ["WeightGradientDecomposition", "weight_gradient_decomposition"]
@@ -121,6 +122,9 @@ def weight_gradient_decomposition(
     .. [1] Innocenti, Singh, Buckley, arXiv:2305.18188 (blog B1: "BP direction" + "TR direction");
        docs/theory.md §4.2.
     """
+    check_network(net)
+    if trust_region is not None:
+        check_instance(trust_region, PCTrustRegionStep, "trust_region")
     xa, ya = net.check_data(x, y)
     B, L, H = xa.shape[0], net.n_layers, net.n_hidden
     lam, pi, decay = net.output_precision, net.precisions, net.activity_decay
@@ -131,7 +135,7 @@ def weight_gradient_decomposition(
             trust_region = pc_trust_region_step(net, xa, ya, warn_if_error_above=None)
         D = trust_region.step
     else:
-        D = np.asarray(step, dtype=np.float64)
+        D = as_real_array(step, "step")
         if D.shape != (B, net.n_activities):
             raise ValueError(f"step must have shape (B, n) = ({B}, {net.n_activities}) (stacked "
                              f"hidden activities), got {D.shape}")

@@ -38,10 +38,11 @@ from linpc.core.energy import energy_parameter_gradient
 from linpc.core.equilibrium import solve_equilibrium
 from linpc.core.gaussian import require_gaussian_chain
 from linpc.core.loss import mse_gradient, mse_loss
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.landscape.expansions import rescaling_series_matrix
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import as_real_array, check_choice, check_positive
 from linpc.trust_region.pc_step import pc_trust_region_step
 
 __all__ = [
@@ -57,8 +58,11 @@ EIGH_MAX_ACTIVITIES = 2000
 @thread_policy
 def cosine_similarity(a: ArrayLike, b: ArrayLike) -> float:
     """``⟨a, b⟩/(‖a‖‖b‖)``; ``nan`` when either vector is zero."""
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
+    a = as_real_array(a, "a").ravel()
+    b = as_real_array(b, "b").ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same number of entries, got {a.size} and "
+                         f"{b.size}")
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     if na == 0 or nb == 0:
         return float("nan")
@@ -155,16 +159,16 @@ def inference_interpolation(
     -------
     InferenceInterpolation
     """
+    check_network(net)
+    check_choice(method, "method", ("auto", "eigh", "expm"))
     xa, ya = net.check_data(x, y)
-    t = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    t = np.atleast_1d(as_real_array(times, "times", allow_inf=True))
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"times must be a non-empty 1-D array, got shape {np.shape(times)}")
-    if np.any(np.isnan(t)) or np.any(t < 0):
-        raise ValueError("times must be ≥ 0 (and not nan)")
+    if np.any(t < 0):
+        raise ValueError("times must be ≥ 0")
     if step_size is not None:
-        eta = float(step_size)
-        if not np.isfinite(eta) or eta <= 0:
-            raise ValueError(f"step_size must be finite and > 0, got {step_size!r}")
+        eta = check_positive(step_size, "step_size")
         if np.any(~np.isfinite(t)) or np.any(t != np.round(t)):
             raise ValueError("with step_size (Euler), times are numbers of steps: finite integers")
     Hz = ActivityHessian(net)
@@ -266,9 +270,10 @@ def weak_precision_gaps(net: LinearPCN, x: ArrayLike, y: ArrayLike,
     precisions : array_like
         Output precisions ``λ > 0``.
     """
+    check_network(net)
     xa, ya = net.check_data(x, y)
     require_gaussian_chain(net, "weak_precision_gaps")
-    lams = np.atleast_1d(np.asarray(precisions, dtype=np.float64))
+    lams = np.atleast_1d(as_real_array(precisions, "precisions"))
     if lams.ndim != 1 or np.any(~np.isfinite(lams)) or np.any(lams <= 0):
         raise ValueError("precisions must be a 1-D array of finite values > 0")
     ell = mse_loss(net, xa, ya)

@@ -38,9 +38,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linpc.core.activity_hessian import ActivityHessian
-from linpc.core.network import LinearPCN
+from linpc.core.network import LinearPCN, check_network
 from linpc.numerics.threads import thread_policy
 from linpc.numerics.types import Array
+from linpc.numerics.validation import check_choice, check_instance, check_int, check_tolerance
 from linpc.numerics.warnings import DEFAULT_ERROR_WARNING, warn_if_ill_conditioned
 from linpc.trust_region.subproblem import TrustRegionResult, solve_trust_region_subproblem
 
@@ -119,6 +120,7 @@ def feedforward_gradient(net: LinearPCN, zs: list[Array], r: Array) -> Array:
     ndarray, shape (B, n)
         ``g`` per sample, hidden layers stacked.
     """
+    check_network(net)
     B = r.shape[0]
     blocks = [np.zeros((B, n)) for n in net.hidden_widths]
     blocks[-1] = -net.output_precision * net.apply_layer_transpose(net.n_layers, r)
@@ -164,6 +166,10 @@ def pc_trust_region_step(
     .. [1] Innocenti, Singh, Buckley, "Understanding Predictive Coding as an Adaptive Trust-Region
        Method", arXiv:2305.18188; docs/theory.md §4.2.
     """
+    check_network(net)
+    check_tolerance(warn_if_error_above, "warn_if_error_above", allow_none=True)
+    if hessian is not None:
+        check_instance(hessian, ActivityHessian, "hessian")
     xa, ya = net.check_data(x, y)
     Hz = hessian if hessian is not None else ActivityHessian(net)
     if Hz.net is not net:
@@ -217,8 +223,9 @@ def pc_trust_region_subproblem(
     -------
     TrustRegionResult
     """
-    if model not in ("quadratic", "linear"):
-        raise ValueError(f"model must be 'quadratic' or 'linear', got {model!r}")
+    check_network(net)
+    check_choice(model, "model", ("quadratic", "linear"))
+    check_int(sample, "sample")
     xa, ya = net.check_data(x, y)
     if not -xa.shape[0] <= sample < xa.shape[0]:
         raise IndexError(f"sample {sample} out of range for a batch of {xa.shape[0]}")
