@@ -215,7 +215,7 @@ def test_commands_run_under_the_thread_policy(monkeypatch, capsys):
     seen = []
 
     def probe(args):
-        seen.append((threads._depth, [c.get_num_threads() for c in threads._blas_controllers()]))
+        seen.append((threads._depth, [c.get_num_threads() for c, _ in threads._blas_libraries()]))
         return 0
 
     monkeypatch.setattr(cli, "_cmd_verify", probe)

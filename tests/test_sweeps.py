@@ -238,9 +238,9 @@ def test_parallel_failure_keeps_finished_points(tmp_path, calls, monkeypatch):
 
 def where_and_how(point: dict, rng: np.random.Generator) -> dict:
     """Module-level point function reporting the process and thread settings it ran with."""
-    from linpc.numerics.threads import _blas_controllers
+    from linpc.numerics.threads import _blas_libraries
 
-    counts = [c.get_num_threads() for c in _blas_controllers()]
+    counts = [c.get_num_threads() for c, _ in _blas_libraries()]
     return {"pid": os.getpid(), "budget": os.environ.get("LINPC_NUM_THREADS", ""),
             "blas": max([n for n in counts if n is not None], default=-1)}
 

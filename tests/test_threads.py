@@ -155,3 +155,12 @@ def test_a_configured_worker_runs_its_share_of_threads():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["[1]", "1"]
+
+
+def test_warnings_point_at_the_callers_line_not_the_policy_wrapper():
+    """The wrapper adds a frame; warnings must still name the user's file (user_stacklevel)."""
+    net = linpc.LinearPCN([np.array([[1e9]]), np.array([[1e9]])], scalings=[1.0, 1.0])
+    with pytest.warns(linpc.IllConditionedWarning) as rec:
+        linpc.solve_equilibrium(net, np.ones((1, 1)), np.ones((1, 1)), method="gaussian",
+                                warn_if_error_above=1e-30)
+    assert rec and all(w.filename == __file__ for w in rec), [w.filename for w in rec]

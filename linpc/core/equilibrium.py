@@ -101,7 +101,7 @@ def activity_rhs(net: LinearPCN, x: ArrayLike, y: ArrayLike) -> Array:
     xa, ya = net.check_data(x, y)
     with np.errstate(over="ignore", invalid="ignore"):    # reported below, by layer
         b = _activity_rhs(net, xa, ya)
-    for l, bl in enumerate(net.split_activities(b), start=1):
+    for l, bl in enumerate(_layer_slices(net, b), start=1):
         check_layer_finite(
             bl, what="the right-hand side b = −∇_zF(0)", layer=l, n_layers=net.n_hidden,
             unit="hidden layer",
@@ -150,10 +150,17 @@ def _spd_condition(A: Array) -> tuple[float, bool]:
     return spd_condition_number(w[0], w[-1], A.shape[0], "the rescaling S", warn=False)
 
 
+def _layer_slices(net: LinearPCN, Z: Array) -> list[Array]:
+    """Per-layer column blocks of stacked activities ``Z`` (B, n), unchecked: the overflow checks
+    look at them before :meth:`LinearPCN.split_activities` would refuse non-finite values."""
+    off = net.activity_offsets
+    return [Z[:, off[i]:off[i + 1]] for i in range(net.n_hidden)]
+
+
 def _check_equilibrium(net: LinearPCN, Z: Array) -> None:
     """Raise :class:`~linpc.numerics.warnings.LayerOverflowError` naming the first hidden layer
     whose equilibrium activities left the float64 range."""
-    for l, z in enumerate(net.split_activities(Z), start=1):
+    for l, z in enumerate(_layer_slices(net, Z), start=1):
         check_layer_finite(
             z, what="the equilibrium activities", layer=l, n_layers=net.n_hidden,
             unit="hidden layer",

@@ -46,6 +46,7 @@ from linpc.numerics.validation import (
     check_real,
     check_tolerance,
 )
+from linpc.numerics.warnings import user_stacklevel
 
 __all__ = [
     "InferenceResult", "contraction_factor", "euler_inference", "gradient_descent_inference",
@@ -190,7 +191,7 @@ def gradient_descent_inference(
         warnings.warn(
             f"step size η = {eta:.4g} ≥ 2/λ_max(H_z) = {2.0 / ev.lambda_max:.4g}: gradient-descent "
             "inference diverges along the top eigenvector of H_z",
-            RuntimeWarning, stacklevel=2,
+            RuntimeWarning, stacklevel=user_stacklevel(),
         )
     predicted = steps_to_tolerance(rho, tol) if 0 < tol < 1 else None
     if max_steps is None:

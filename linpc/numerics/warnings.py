@@ -192,7 +192,8 @@ def warn_if_ill_conditioned(kappa: float, error_above: float | None, what: str, 
     what : str
         Name of the system for the message (e.g. ``"the activity Hessian H_z"``).
     stacklevel : int
-        Passed to :func:`warnings.warn` (3 points at the caller of the solver).
+        Smallest level passed to :func:`warnings.warn`; the warning points at the first frame
+        outside linpc (:func:`user_stacklevel`) when that is further out.
     lower_bound : bool
         ``kappa`` is only a lower bound (:func:`spd_condition_number`); the message says so.
     """
@@ -205,5 +206,5 @@ def warn_if_ill_conditioned(kappa: float, error_above: float | None, what: str, 
             f"relative error of the solution is ≈ κ·eps = {kappa * EPS:.2g}, above the acceptable "
             f"{error_above:.2g} (warn_if_error_above)",
             IllConditionedWarning,
-            stacklevel=stacklevel,
+            stacklevel=max(stacklevel, user_stacklevel()),
         )

@@ -182,10 +182,17 @@ def figure_main(spec: FigureSpec, make: Callable[[FigureContext], Sequence[Check
     p.add_argument("--jobs", type=int, default=1, help="processes for sweep points")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if args.jobs < 1:
+        p.error(f"argument --jobs: must be a positive integer, got {args.jobs}")
+    if args.seed < 0:
+        p.error(f"argument --seed: must be a non-negative integer, got {args.seed}")
     ctx = FigureContext(Path(args.out), quick=args.quick,
                         cache_dir=Path(args.cache) if args.cache else None, jobs=args.jobs,
                         seed=args.seed)
-    res = run_figure(spec, make, ctx)
+    from linpc.numerics.threads import single_threaded_blas
+
+    with single_threaded_blas():          # the thread policy, as in the linpc command
+        res = run_figure(spec, make, ctx)
     for c in res.checks:
         status = "PASS" if c.passed else "FAIL"
         print(f"{status}  {c.name}: {c.value:.3g} ≤ {c.tolerance:.3g}  ({c.rule})")
