@@ -185,34 +185,32 @@ def check_real(value: object, name: str, *, finite: bool = True,
     return v
 
 
-def check_positive(value: object, name: str, *, allow_none: bool = False) -> float | None:
-    """Return ``value`` as a float after checking that it is a finite real number > 0."""
+def _check_bounded_below(value: object, name: str, *, strict: bool,
+                         allow_none: bool) -> float | None:
+    """``value`` as a float, finite and > 0 (``strict``) or ≥ 0; ``None`` if allowed."""
     if value is None and allow_none:
         return None
+    bound = "> 0" if strict else "≥ 0"
     try:
         v = check_real(value, name, finite=False)
     except TypeError:
-        raise TypeError(f"{name} must be a positive real number, got {_kind(value)}") from None
+        kind = "a positive real number" if strict else "a real number ≥ 0"
+        raise TypeError(f"{name} must be {kind}, got {_kind(value)}") from None
     except ValueError:
         v = np.nan
-    if not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {_show(value)}")
+    if not np.isfinite(v) or v < 0 or (strict and v == 0):
+        raise ValueError(f"{name} must be finite and {bound}, got {_show(value)}")
     return v
+
+
+def check_positive(value: object, name: str, *, allow_none: bool = False) -> float | None:
+    """Return ``value`` as a float after checking that it is a finite real number > 0."""
+    return _check_bounded_below(value, name, strict=True, allow_none=allow_none)
 
 
 def check_nonnegative(value: object, name: str, *, allow_none: bool = False) -> float | None:
     """Return ``value`` as a float after checking that it is a finite real number ≥ 0."""
-    if value is None and allow_none:
-        return None
-    try:
-        v = check_real(value, name, finite=False)
-    except TypeError:
-        raise TypeError(f"{name} must be a real number ≥ 0, got {_kind(value)}") from None
-    except ValueError:
-        v = np.nan
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be finite and ≥ 0, got {_show(value)}")
-    return v
+    return _check_bounded_below(value, name, strict=False, allow_none=allow_none)
 
 
 def check_tolerance(value: object, name: str, *, allow_none: bool = False,
